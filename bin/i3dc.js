@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// npm bin shim: run the TypeScript CLI (i3dc.ts) on Node through the type-stripping hooks.
+import { register } from "node:module";
+register("../tools/ts-hooks.js", import.meta.url);
+await import("../i3dc.ts");
