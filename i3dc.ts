@@ -1,0 +1,66 @@
+#!/usr/bin/env -S deno run -A
+// i3dc — the compiler CLI.
+//   i3dc inspect <config> [--input 3x32x224x224] [--views N] [--json]
+//   i3dc build <config> [--input 3x32x256x256] [--views N] [--backend webgpu|wasm|all] [-o DIR] [--esm]
+//   i3dc convert <in.pth> <out.safetensors> [--float16]
+
+import process from "node:process";
+import { inspectGraph } from "./compiler/inspect.ts";
+import { buildGraph, parseInputShape } from "./models/build-graph.ts";
+import { resolveConfig } from "./models/config/resolve.ts";
+import { defaultInputShape } from "./models/input-shape.ts";
+import { I3DError } from "./models/errors.ts";
+import { intOption, parseCommand } from "./runtime/cli/args.ts";
+import { runMain } from "./runtime/cli/main.ts";
+import { formatNumber, formatTable } from "./runtime/cli/table.ts";
+
+const USAGE = `i3dc <command> [options]
+
+commands:
+  inspect <config> [--input CxTxHxW] [--json]   layer table, parameter and multiply-add counts
+
+<config> is a model-zoo name (e.g. i3d_r50_32x2x1_100e_kinetics400_rgb), an MMAction2 .py config
+or a JSON file with the same dict structure.`;
+
+async function inspect(argv: string[]): Promise<number> {
+  const usage = "i3dc inspect <config> [--input 3x32x224x224] [--json]";
+  const { values, positionals } = parseCommand(argv, {
+    input: { type: "string" },
+    views: { type: "string" },
+    json: { type: "boolean" },
+  }, usage);
+  if (positionals.length !== 1) throw new I3DError("usage", `expected one config (usage: ${usage})`);
+  const config = await resolveConfig(positionals[0]);
+  const input = values.input ? parseInputShape(values.input) : defaultInputShape(config);
+  const views = intOption(values.views, "views") ?? 1;
+  const report = inspectGraph(buildGraph(config.model, input, views));
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ config: config.name, ...report }, null, 2)}\n`);
+    return 0;
+  }
+  const rows = report.layers.map((l) => [l.name, l.op, l.shape.join("x"), l.params, l.macs]);
+  process.stdout.write(`${config.name}  input ${report.input.join("x")} per view\n\n`);
+  process.stdout.write(`${formatTable(["layer", "op", "output", "params", "MACs"], rows)}\n\n`);
+  process.stdout.write(
+    `params   ${formatNumber(report.params)}\n` +
+      `MACs     ${formatNumber(report.macs)} per view (conv + linear)\n` +
+      `FLOPs    ${(report.flops / 1e9).toFixed(2)} G per view\n` +
+      `compiled ${report.compiled.ops} fused ops after ${report.compiled.passes.join(" > ")}\n` +
+      `memory   ${(report.compiled.weightBytes / 2 ** 20).toFixed(1)} MiB weights, ` +
+      `${(report.compiled.arenaBytesPerView / 2 ** 20).toFixed(1)} MiB activation arena per view\n`,
+  );
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect };
+
+await runMain(async (argv) => {
+  const [command, ...rest] = argv;
+  if (!command || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(`${USAGE}\n`);
+    return command ? 0 : 2;
+  }
+  const run = COMMANDS[command];
+  if (!run) throw new I3DError("usage", `unknown command "${command}" (see i3dc --help)`);
+  return run(rest);
+});

@@ -1,0 +1,23 @@
+// Command-line parsing on node:util's parseArgs (present in Node, Bun and Deno), with its
+// errors turned into one-line usage errors.
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { I3DError } from "../../models/errors.ts";
+
+export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
+
+export function parseCommand<O extends OptionSpec>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new I3DError("usage", `${msg.replace(/\. To specify a positional.*$/, "")} (usage: ${usage})`);
+  }
+}
+
+export function intOption(value: string | undefined, name: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new I3DError("usage", `--${name} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}
