@@ -1,0 +1,39 @@
+// MMAction2's test-time reduction over the views of one video (Recognizer base.average_clip):
+//   'prob'  : softmax over classes per view, then the mean over views
+//   'score' : the mean of the logits over views
+//   null    : no reduction (per-view logits are the result)
+// and the top-k that MMAction2's demo prints.
+
+import type { AverageClips } from "../models/model-spec.ts";
+
+/** logits [views, classes] -> averaged scores [classes] (or a copy of the logits when null) */
+export function averageClips(logits: Float32Array, views: number, mode: AverageClips): Float32Array {
+  const classes = logits.length / views;
+  if (mode === null) return Float32Array.from(logits);
+  const acc = new Float64Array(classes);
+  for (let v = 0; v < views; v++) {
+    const row = logits.subarray(v * classes, (v + 1) * classes);
+    if (mode === "score") {
+      for (let c = 0; c < classes; c++) acc[c] += row[c];
+      continue;
+    }
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, row[c]);
+    let sum = 0;
+    for (let c = 0; c < classes; c++) sum += Math.exp(row[c] - max);
+    for (let c = 0; c < classes; c++) acc[c] += Math.exp(row[c] - max) / sum;
+  }
+  return Float32Array.from(acc, (x) => x / views);
+}
+
+export interface TopEntry {
+  index: number;
+  score: number;
+}
+
+/** the k highest scores, highest first; ties keep the lower class index first (a stable sort, as torch.topk on CPU gives in practice) */
+export function topK(scores: ArrayLike<number>, k: number): TopEntry[] {
+  const idx = Array.from({ length: scores.length }, (_, i) => i);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
+  return idx.slice(0, Math.min(k, idx.length)).map((index) => ({ index, score: scores[index] }));
+}
