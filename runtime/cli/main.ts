@@ -21,7 +21,8 @@ export async function runMain(main: (argv: string[]) => Promise<number | void>):
 export function reportError(e: unknown): number {
   const debug = !!process.env.I3D_DEBUG;
   if (e instanceof I3DError) {
-    process.stderr.write(`error: ${e.message}\n`);
+    // messages may already say which kind of error they are ("config error: ...")
+    process.stderr.write(/^[a-z]+ error: /.test(e.message) ? `${e.message}\n` : `error: ${e.message}\n`);
     if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
     return e.kind === "usage" ? EXIT_USAGE : 1;
   }

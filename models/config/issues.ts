@@ -1,0 +1,187 @@
+// Turns a failed zod parse into one line that names the config key by its full path, in the
+// words of a Python config (`None`, `True`, 'str'): `config error: model.backbone.depth:
+// expected one of 18, 34, 50, 101, 152, got 51`. Unknown keys are reported before anything
+// else, because a misspelt key is usually also why a required key looks missing.
+
+import type { z } from "zod";
+import { I3DError } from "../errors.ts";
+
+export function configError(path: string, message: string): I3DError {
+  return new I3DError("config", `config error: ${path ? `${path}: ` : ""}${message}`);
+}
+
+/** Python's repr of a config value, shortened for one-line messages. */
+export function pyRepr(v: unknown, max = 60): string {
+  const full = reprInner(v);
+  return full.length > max ? `${full.slice(0, max - 3)}...` : full;
+}
+
+function reprInner(v: unknown): string {
+  if (v === null) return "None";
+  if (v === undefined) return "nothing";
+  if (v === true) return "True";
+  if (v === false) return "False";
+  if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : v > 0 ? "inf" : v < 0 ? "-inf" : "nan";
+  if (Array.isArray(v)) return `[${v.map(reprInner).join(", ")}]`;
+  if (typeof v === "object") {
+    return `{${Object.entries(v as object).map(([k, x]) => `'${k}': ${reprInner(x)}`).join(", ")}}`;
+  }
+  return String(v);
+}
+
+/** `model.backbone` + ["inflate", 2] -> `model.backbone.inflate[2]` */
+export function joinPath(base: string, segments: readonly PropertyKey[]): string {
+  let out = base;
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out ? `.${String(s)}` : String(s);
+  }
+  return out;
+}
+
+/** Levenshtein distance, for "did you mean" hints. */
+export function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+/** The candidates closest to `word` (at most `limit`, only plausible ones). */
+export function closest(word: string, candidates: readonly string[], limit = 3): string[] {
+  const scored = candidates
+    .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
+    .filter(({ c, d }) => d <= Math.max(2, Math.floor(Math.max(word.length, c.length) / 3)) ||
+      c.toLowerCase().includes(word.toLowerCase()))
+    .sort((x, y) => x.d - y.d || x.c.localeCompare(y.c));
+  return scored.slice(0, limit).map(({ c }) => c);
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  number: "a number",
+  int: "an int",
+  string: "a string",
+  boolean: "True or False",
+  array: "a list",
+  tuple: "a tuple",
+  object: "a dict",
+  null: "None",
+};
+
+/** zod writes its own messages starting like this; ours start with "expected" or "must". */
+function isZodDefault(message: string): boolean {
+  return /^(Invalid|Too (small|big)|Unrecognized)/.test(message);
+}
+
+function keysOf(schema: unknown): string[] {
+  const shape = (schema as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+type Issue = z.core.$ZodIssue & { input?: unknown };
+
+/**
+ * A union reports "none of the options matched" at its own path. When one option got further
+ * into the value (a list whose third entry is wrong), that deeper issue is the useful one.
+ */
+function deepestIssue(issue: Issue): Issue {
+  if (issue.code !== "invalid_union") return issue;
+  let best: Issue | undefined;
+  for (const branch of issue.errors as Issue[][]) {
+    for (const inner of branch) {
+      if (inner.path.length > 0 && (!best || inner.path.length > best.path.length)) best = inner;
+    }
+  }
+  if (!best) return issue;
+  const deeper = deepestIssue(best);
+  return { ...deeper, path: [...issue.path, ...deeper.path] } as Issue;
+}
+
+function describeIssue(original: Issue, base: string, known: (path: PropertyKey[]) => string[]): string {
+  const issue = deepestIssue(original);
+  const path = joinPath(base, issue.path);
+  const got = `got ${pyRepr(issue.input)}`;
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0];
+    const hints = closest(key, known(issue.path), 1);
+    const hint = hints.length ? ` (did you mean '${hints[0]}'?)` : "";
+    return `${joinPath(path, [key])}: unknown key${hint}`;
+  }
+  if (issue.input === undefined && issue.code === "invalid_type") return `${path}: required`;
+  if (!isZodDefault(issue.message)) return `${path}: ${issue.message}, ${got}`;
+  switch (issue.code) {
+    case "invalid_type": {
+      const expected = TYPE_WORDS[issue.expected] ?? issue.expected;
+      return `${path}: expected ${expected}, ${got}`;
+    }
+    case "invalid_value": {
+      const values = issue.values.map((v) => pyRepr(v));
+      return values.length === 1
+        ? `${path}: expected ${values[0]}, ${got}`
+        : `${path}: expected one of ${values.join(", ")}, ${got}`;
+    }
+    case "too_small": {
+      const what = issue.origin === "array" ? "at least" : issue.inclusive ? ">=" : ">";
+      return issue.origin === "array"
+        ? `${path}: expected ${what} ${issue.minimum} entries, ${got}`
+        : `${path}: must be ${what} ${issue.minimum}, ${got}`;
+    }
+    case "too_big": {
+      return issue.origin === "array"
+        ? `${path}: expected at most ${issue.maximum} entries, ${got}`
+        : `${path}: must be ${issue.inclusive ? "<=" : "<"} ${issue.maximum}, ${got}`;
+    }
+    default:
+      return `${path}: ${issue.message}, ${got}`;
+  }
+}
+
+/**
+ * Parses `value` with `schema`; on failure throws I3DError("config") naming the first problem
+ * under `path` (e.g. "model.backbone"), with a count of the others.
+ */
+export function parseAt<S extends z.ZodType>(schema: S, value: unknown, path: string): z.output<S> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (result.success) return result.data;
+  const issues = [...result.error.issues] as Issue[];
+  issues.sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  // Key names at a path, for "did you mean": walk the schema's object shapes along the path.
+  const known = (segments: PropertyKey[]): string[] => {
+    let s: unknown = schema;
+    for (const seg of segments) {
+      s = unwrap(s);
+      const shape = (s as { shape?: Record<string, unknown> }).shape;
+      const element = (s as { def?: { element?: unknown } }).def?.element;
+      if (typeof seg === "number" && element) s = element;
+      else if (shape && typeof seg === "string" && Object.hasOwn(shape, seg)) s = shape[seg];
+      else return [];
+    }
+    return keysOf(unwrap(s));
+  };
+  const first = describeIssue(issues[0], path, known);
+  const more = issues.length - 1;
+  throw new I3DError("config", `config error: ${first}${more > 0 ? ` (and ${more} more problem${more > 1 ? "s" : ""})` : ""}`);
+}
+
+/** Strips default/optional/nullable wrappers so the object shape underneath is reachable. */
+function unwrap(s: unknown): unknown {
+  let cur = s as { def?: { innerType?: unknown; in?: unknown; type?: string; options?: unknown[] } } | undefined;
+  for (let k = 0; k < 10 && cur?.def; k++) {
+    if (cur.def.innerType) cur = cur.def.innerType as typeof cur;
+    else if (cur.def.type === "pipe" && cur.def.in) cur = cur.def.in as typeof cur;
+    else if (cur.def.type === "union" && cur.def.options) {
+      const obj = cur.def.options.find((o) => keysOf(unwrap(o)).length > 0);
+      if (!obj) break;
+      cur = obj as typeof cur;
+    } else break;
+  }
+  return cur;
+}
