@@ -6,6 +6,7 @@
 
 import process from "node:process";
 import { inspectGraph } from "./compiler/inspect.ts";
+import { convertCheckpoint } from "./models/checkpoint/convert.ts";
 import { buildGraph, parseInputShape } from "./models/build-graph.ts";
 import { resolveConfig } from "./models/config/resolve.ts";
 import { defaultInputShape } from "./models/input-shape.ts";
@@ -18,6 +19,7 @@ const USAGE = `i3dc <command> [options]
 
 commands:
   inspect <config> [--input CxTxHxW] [--json]   layer table, parameter and multiply-add counts
+  convert <in.pth> <out.safetensors> [--float16] the weights inference needs, without the pickle
 
 <config> is a model-zoo name (e.g. i3d_r50_32x2x1_100e_kinetics400_rgb), an MMAction2 .py config
 or a JSON file with the same dict structure.`;
@@ -52,7 +54,20 @@ async function inspect(argv: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect };
+async function convert(argv: string[]): Promise<number> {
+  const usage = "i3dc convert <in.pth> <out.safetensors> [--float16]";
+  const { values, positionals } = parseCommand(argv, { float16: { type: "boolean" } }, usage);
+  if (positionals.length !== 2) throw new I3DError("usage", `expected an input and an output file (usage: ${usage})`);
+  const [from, to] = positionals;
+  const result = await convertCheckpoint(from, to, { float16: values.float16 ?? false });
+  process.stdout.write(
+    `wrote ${to}: ${result.tensors} tensors, ${(result.bytes / 2 ** 20).toFixed(1)} MiB` +
+      `${values.float16 ? " (float16)" : ""}; left out ${result.dropped.length} entries inference does not read\n`,
+  );
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect, convert };
 
 await runMain(async (argv) => {
   const [command, ...rest] = argv;
