@@ -1,0 +1,32 @@
+// MMAction2's Normalize on 8-bit frames as a lookup table. mmcv.imnormalize_ subtracts the
+// float32 mean and multiplies by 1/std (float64) through cv2, which for integer pixel values
+// gives exactly float32((x - mean) * (1 / std)) computed in float64 — measured equal, bit for
+// bit, to float32 (x - mean) / std on all 256 values. A table per channel makes that exact
+// and cheap.
+
+export interface NormalizeTable {
+  /** lut[c * 256 + v]: normalized value of byte v in output channel c */
+  lut: Float32Array;
+  /** input channel feeding output channel c (to_bgr swaps R and B) */
+  source: [number, number, number];
+}
+
+export function makeNormalizeTable(mean: readonly number[], std: readonly number[], toBgr: boolean): NormalizeTable {
+  const source: [number, number, number] = toBgr ? [2, 1, 0] : [0, 1, 2];
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) {
+    // mean and std are np.float32 arrays in Normalize.__init__; the channel swap happens
+    // before the subtraction, so output channel c uses mean[c]
+    const m = Math.fround(mean[c]);
+    const inv = 1 / Math.fround(std[c]);
+    for (let v = 0; v < 256; v++) lut[c * 256 + v] = Math.fround((v - m) * inv);
+  }
+  return { lut, source };
+}
+
+/** Values unchanged (no Normalize step): float32 of the bytes. */
+export function identityTable(): NormalizeTable {
+  const lut = new Float32Array(3 * 256);
+  for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = v;
+  return { lut, source: [0, 1, 2] };
+}
