@@ -1,0 +1,67 @@
+// The model options every `i3d` verb shares, and turning them into a loaded Recognizer:
+// config (zoo name or file), checkpoint (path, URL, or the zoo's, downloaded once and cached),
+// backend, threads, batch, strictness.
+
+import process from "node:process";
+import { resolveConfig } from "../../models/config/resolve.ts";
+import { I3DError } from "../../models/errors.ts";
+import { resolveCheckpoint } from "../download/checkpoint-source.ts";
+import { createProgressBar } from "../download/progress-bar.ts";
+import type { BackendChoice } from "../create-runner.ts";
+import { Recognizer } from "../recognizer.ts";
+import { intOption, type OptionSpec } from "./args.ts";
+
+export const DEFAULT_CONFIG = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
+
+export const MODEL_OPTIONS = {
+  config: { type: "string" },
+  checkpoint: { type: "string" },
+  backend: { type: "string" },
+  threads: { type: "string" },
+  batch: { type: "string" },
+  "non-strict": { type: "boolean" },
+  "label-map": { type: "string" },
+  precision: { type: "string" },
+} as const satisfies OptionSpec;
+
+export interface ModelFlags {
+  config?: string;
+  checkpoint?: string;
+  backend?: string;
+  threads?: string;
+  batch?: string;
+  "non-strict"?: boolean;
+  "label-map"?: string;
+  precision?: string;
+}
+
+export function backendOption(value: string | undefined): BackendChoice {
+  const backend = value ?? "auto";
+  if (backend !== "auto" && backend !== "webgpu" && backend !== "wasm") {
+    throw new I3DError("usage", `--backend must be auto, webgpu or wasm, got "${backend}"`);
+  }
+  return backend;
+}
+
+export async function loadRecognizerFromFlags(flags: ModelFlags): Promise<Recognizer> {
+  const backend = backendOption(flags.backend);
+  const threads = intOption(flags.threads, "threads");
+  const batch = intOption(flags.batch, "batch");
+  const precision = flags.precision ?? "f32";
+  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const config = await resolveConfig(flags.config ?? DEFAULT_CONFIG);
+  const checkpointPath = await resolveCheckpoint(flags.checkpoint, config.checkpoints[0]?.url, {
+    progress: createProgressBar({ label: "checkpoint", unit: "bytes" }),
+  });
+  return await Recognizer.load({
+    config,
+    checkpointPath,
+    backend,
+    threads,
+    batch,
+    strict: !flags["non-strict"],
+    labelMap: flags["label-map"],
+    precision,
+    onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
+  });
+}

@@ -1,0 +1,62 @@
+// From a compiled program and its weights to a running backend, and the `--backend auto`
+// decision: WebGPU when a hardware adapter exists, else WASM. A software adapter (lavapipe,
+// SwiftShader) counts as no GPU for `auto`: WebGPU on a CPU runs at ~2% of what the WASM
+// kernels reach there.
+
+import type { Program } from "../compiler/ir.ts";
+import type { MemoryPlan } from "../compiler/passes/plan-memory.ts";
+import { buildWebGpuPlan } from "../compiler/webgpu/build-plan.ts";
+import { packWeights as packWebGpuWeights } from "../compiler/webgpu/weight-layout.ts";
+import { I3DError } from "../models/errors.ts";
+import type { BackendName, ModelRunner } from "./backend.ts";
+import { createWasmRunner } from "./wasm/wasm-runner.ts";
+import { acquireGpuAdapter, type GpuAdapterHandle } from "./webgpu/acquire-gpu.ts";
+import { createWebGpuRunner } from "./webgpu/webgpu-runner.ts";
+
+export type BackendChoice = BackendName | "auto";
+
+export interface BackendDecision {
+  backend: BackendName;
+  /** the adapter found while deciding (reused to open the device) */
+  adapter?: GpuAdapterHandle;
+  /** why auto chose what it chose, for --verbose and warnings */
+  reason: string;
+}
+
+export async function chooseBackend(choice: BackendChoice): Promise<BackendDecision> {
+  if (choice === "wasm") return { backend: "wasm", reason: "--backend wasm" };
+  if (choice === "webgpu") return { backend: "webgpu", adapter: await acquireGpuAdapter(), reason: "--backend webgpu" };
+  if (choice !== "auto") throw new I3DError("usage", `unknown backend "${choice}" (auto, webgpu or wasm)`);
+  let adapter: GpuAdapterHandle;
+  try {
+    adapter = await acquireGpuAdapter();
+  } catch (e) {
+    return { backend: "wasm", reason: `no usable GPU (${(e as Error).message})` };
+  }
+  if (adapter.software) {
+    return { backend: "wasm", reason: `${adapter.description} is a software adapter; WASM is faster on a CPU` };
+  }
+  return { backend: "webgpu", adapter, reason: adapter.description };
+}
+
+export interface RunnerInputs {
+  program: Program;
+  memoryPlan: MemoryPlan;
+  constants: Map<string, Float32Array>;
+  threads?: number;
+  /** WebGPU weight storage; f16 needs shader-f16 */
+  precision?: "f32" | "f16";
+}
+
+export async function createRunner(decision: BackendDecision, inputs: RunnerInputs): Promise<ModelRunner> {
+  if (decision.backend === "wasm") {
+    return await createWasmRunner({
+      program: inputs.program, memoryPlan: inputs.memoryPlan, constants: inputs.constants, threads: inputs.threads,
+    });
+  }
+  const adapter = decision.adapter ?? await acquireGpuAdapter();
+  const plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
+    weights: inputs.precision ?? "f32",
+  });
+  return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });
+}

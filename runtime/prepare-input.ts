@@ -1,0 +1,105 @@
+// From what the user named to the model's input: a video file or a rawframes folder goes
+// through the config's test pipeline; a `.npy` file is taken as an already normalised
+// [V, C, T, H, W] float32 tensor (debugging, spec work).
+
+import { extname } from "node:path";
+import type { ResolvedConfig } from "../models/config/resolve.ts";
+import { I3DError } from "../models/errors.ts";
+import { readNpy } from "../models/npy.ts";
+import { runTestPipeline } from "./pipeline/run-test-pipeline.ts";
+import type { PipelineStep } from "./pipeline/steps.ts";
+import { type DecoderChoice, openVideo } from "./video/open-video.ts";
+import type { FrameSource } from "./video/frame-source.ts";
+import { windowFrames, windowSource } from "./window-source.ts";
+
+export interface PrepareOptions {
+  clips?: number;
+  crops?: 1 | 3;
+  decoder?: DecoderChoice;
+  onProgress?: (p: { framesDone: number; framesTotal: number }) => void;
+}
+
+export interface PreparedInput {
+  input: Float32Array;
+  shape: [number, number, number, number, number];
+  kind: "video" | "rawframes" | "npy";
+  /** frame indices per clip (start_index included); absent for .npy */
+  frameIndices?: number[][];
+  totalFrames?: number;
+  decoder?: string;
+  /** wall time of decoding + preprocessing */
+  prepareMs: number;
+}
+
+async function prepareNpy(path: string): Promise<PreparedInput> {
+  const start = performance.now();
+  const arr = await readNpy(path);
+  if (arr.shape.length !== 5 || !(arr.data instanceof Float32Array || arr.data instanceof Float64Array)) {
+    throw new I3DError("input", `${path}: expected a float [V, C, T, H, W] array, got ${arr.data.constructor.name} [${arr.shape.join(", ")}]`);
+  }
+  const input = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data);
+  return {
+    input, shape: arr.shape as PreparedInput["shape"], kind: "npy", prepareMs: performance.now() - start,
+  };
+}
+
+export async function openSource(path: string, config: ResolvedConfig, decoder?: DecoderChoice): Promise<FrameSource> {
+  const ds = config.testDataset as { filename_tmpl?: string; start_index?: number };
+  return await openVideo(path, {
+    decoder,
+    filenameTmpl: ds.filename_tmpl,
+    startIndex: ds.start_index,
+  });
+}
+
+export async function runPipeline(source: FrameSource, config: ResolvedConfig, opts: PrepareOptions): Promise<PreparedInput> {
+  const start = performance.now();
+  const result = await runTestPipeline(config.testPipeline as readonly PipelineStep[], source, {
+    numClips: opts.clips, crops: opts.crops, onProgress: opts.onProgress,
+  });
+  return {
+    input: result.input,
+    shape: result.shape,
+    kind: source.decoder === "jpeg" ? "rawframes" : "video",
+    frameIndices: result.frameIndices,
+    totalFrames: source.info.totalFrames,
+    decoder: source.decoder,
+    prepareMs: performance.now() - start,
+  };
+}
+
+export async function prepareInput(path: string, config: ResolvedConfig, opts: PrepareOptions = {}): Promise<PreparedInput> {
+  if (extname(path).toLowerCase() === ".npy") return await prepareNpy(path);
+  const source = await openSource(path, config, opts.decoder);
+  try {
+    return await runPipeline(source, config, opts);
+  } finally {
+    await source.close();
+  }
+}
+
+export interface PreparedWindow extends PreparedInput {
+  window: { start: number; end: number; firstFrame: number; frames: number };
+}
+
+/** `--window/--stride`: the pipeline run on each time window of a video in turn. */
+export async function* prepareWindows(
+  path: string, config: ResolvedConfig, windowSeconds: number, strideSeconds: number, opts: PrepareOptions = {},
+): AsyncGenerator<PreparedWindow> {
+  if (extname(path).toLowerCase() === ".npy") throw new I3DError("usage", "--window needs a video or rawframes input, not a .npy tensor");
+  const source = await openSource(path, config, opts.decoder);
+  try {
+    const fps = source.info.fps ?? (source.decoder === "jpeg" ? 30 : undefined);
+    if (!fps) throw new I3DError("video", `${path}: the frame rate is unknown, so --window cannot be measured in seconds`);
+    for (const w of windowFrames(source.info.totalFrames, fps, windowSeconds, strideSeconds)) {
+      const prepared = await runPipeline(windowSource(source, w.first, w.count), config, opts);
+      yield {
+        ...prepared,
+        frameIndices: prepared.frameIndices?.map((clip) => clip.map((i) => i + w.first)),
+        window: { start: w.start, end: w.end, firstFrame: w.first + source.info.startIndex, frames: w.count },
+      };
+    }
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,213 @@
+// A loaded model that classifies videos: what `i3d infer`, `i3d test`, `i3d bench` and the
+// library API share. It owns the weights (bound once from the checkpoint), one compiled runner
+// per input shape, and the path from an input (video file, rawframes folder, .npy tensor, or
+// a tensor in memory) to MMAction2's averaged class scores.
+//
+// Many concurrent classify() calls on one Recognizer are safe: decoding runs concurrently, model
+// runs are queued by the runner, and every call gets its own result arrays.
+
+import { compile } from "../compiler/compile.ts";
+import { materializeConstants } from "../compiler/materialize-constants.ts";
+import { planMemory } from "../compiler/passes/plan-memory.ts";
+import { buildGraph } from "../models/build-graph.ts";
+import { bindCheckpoint } from "../models/checkpoint/bind.ts";
+import { readCheckpoint } from "../models/checkpoint/pth-reader.ts";
+import type { ResolvedConfig } from "../models/config/resolve.ts";
+import { I3DError } from "../models/errors.ts";
+import { defaultInputShape } from "../models/input-shape.ts";
+import type { AverageClips } from "../models/model-spec.ts";
+import type { WeightMap } from "../models/tensor.ts";
+import { averageClips, topK } from "./average-clips.ts";
+import type { BackendName, ModelRunner } from "./backend.ts";
+import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
+import { loadLabelMap } from "./labels/label-map.ts";
+
+export interface RecognizerOptions {
+  config: ResolvedConfig;
+  /** a local checkpoint file (.pth or .safetensors); resolve URLs/zoo downloads before */
+  checkpointPath: string;
+  backend?: BackendChoice;
+  /** WASM worker threads (default: all cores) */
+  threads?: number;
+  /** views per model run (default: backend-specific) */
+  batch?: number;
+  /** strict (default) refuses checkpoints with missing/unexpected/mis-shaped entries */
+  strict?: boolean;
+  labelMap?: string;
+  precision?: "f32" | "f16";
+  /** non-fatal notices: a non-strict load's leftovers, a backend fallback */
+  onWarning?: (message: string) => void;
+}
+
+export interface TopClass {
+  index: number;
+  label: string;
+  score: number;
+}
+
+export interface Classification {
+  views: number;
+  topk: TopClass[];
+  /** averaged class scores (per average_clips), or per-view logits flattened when it is null */
+  scores: Float32Array;
+  /** per-view logits [views][classes] */
+  clsScore: Float32Array[];
+  /** per-view pooled backbone features [views][C] */
+  features: Float32Array[];
+  timings: { modelMs: number };
+}
+
+export interface ClassifyTensorOptions {
+  topk?: number;
+  averageClips?: AverageClips;
+}
+
+/** Views per run the backends do well with (WASM: layer4's GEMMs want M >= ~400 rows). */
+const DEFAULT_BATCH: Record<BackendName, number> = { wasm: 2, webgpu: 2 };
+
+export class Recognizer {
+  readonly config: ResolvedConfig;
+  readonly labels: readonly string[];
+  readonly decision: BackendDecision;
+  readonly loadReport: { missing: string[]; unexpected: string[]; mismatched: string[] };
+  private readonly weights: WeightMap;
+  private readonly runners = new Map<string, Promise<ModelRunner>>();
+  private readonly options: RecognizerOptions;
+  private disposed = false;
+
+  private constructor(
+    options: RecognizerOptions, decision: BackendDecision, weights: WeightMap, labels: readonly string[],
+    loadReport: Recognizer["loadReport"],
+  ) {
+    this.options = options;
+    this.config = options.config;
+    this.decision = decision;
+    this.weights = weights;
+    this.labels = labels;
+    this.loadReport = loadReport;
+  }
+
+  static async load(options: RecognizerOptions): Promise<Recognizer> {
+    const config = options.config;
+    const clip = defaultInputShape(config);
+    const graph = buildGraph(config.model, clip, 1);
+    const checkpoint = await readCheckpoint(options.checkpointPath);
+    const strict = options.strict ?? true;
+    const bound = bindCheckpoint(graph, checkpoint, { strict, source: options.checkpointPath });
+    const report = {
+      missing: bound.missing,
+      unexpected: bound.unexpected,
+      mismatched: bound.mismatched.map((m) => `${m.key} [${m.actual}] vs [${m.expected}]`),
+    };
+    if (!strict && report.missing.length + report.unexpected.length + report.mismatched.length > 0) {
+      const parts = [
+        report.missing.length ? `${report.missing.length} missing (${report.missing.slice(0, 3).join(", ")}…)` : "",
+        report.unexpected.length ? `${report.unexpected.length} unexpected (${report.unexpected.slice(0, 3).join(", ")}…)` : "",
+        report.mismatched.length ? `${report.mismatched.length} mis-shaped (${report.mismatched.slice(0, 2).join(", ")}…)` : "",
+      ].filter(Boolean);
+      options.onWarning?.(`non-strict load of ${options.checkpointPath}: ${parts.join("; ")}`);
+    }
+    const labels = await loadLabelMap(options.labelMap, config.model.head.numClasses);
+    const decision = await chooseBackend(options.backend ?? "auto");
+    const recognizer = new Recognizer(options, decision, bound.weights, labels, report);
+    // compile the default shape now so load errors surface here, not on the first video
+    await recognizer.runnerFor(clip);
+    return recognizer;
+  }
+
+  get backend(): BackendName {
+    return this.decision.backend;
+  }
+
+  /** the per-view clip shape [C, T, H, W] the config's test pipeline produces */
+  get clipShape(): [number, number, number, number] {
+    return defaultInputShape(this.config);
+  }
+
+  get batch(): number {
+    return this.options.batch ?? DEFAULT_BATCH[this.decision.backend];
+  }
+
+  /** The runner for one clip shape, compiled on first use. */
+  runnerFor(clip: readonly [number, number, number, number]): Promise<ModelRunner> {
+    if (this.disposed) throw new I3DError("usage", "this recognizer has been disposed");
+    const key = clip.join("x");
+    let runner = this.runners.get(key);
+    if (!runner) {
+      runner = this.startRunner(clip);
+      this.runners.set(key, runner);
+      runner.catch(() => this.runners.delete(key));
+    }
+    return runner;
+  }
+
+  private async startRunner(clip: readonly [number, number, number, number]): Promise<ModelRunner> {
+    const graph = buildGraph(this.config.model, [clip[0], clip[1], clip[2], clip[3]], this.batch);
+    const program = compile(graph);
+    const memoryPlan = planMemory(program);
+    const constants = materializeConstants(program, this.weights);
+    const inputs = { program, memoryPlan, constants, threads: this.options.threads, precision: this.options.precision };
+    try {
+      return await createRunner(this.decision, inputs);
+    } catch (e) {
+      if (this.decision.backend !== "webgpu" || (this.options.backend ?? "auto") !== "auto") throw e;
+      // auto chose a GPU that then failed (out of memory, limits, device lost): fall back
+      this.options.onWarning?.(`WebGPU failed (${(e as Error).message}); falling back to the wasm backend`);
+      (this as { decision: BackendDecision }).decision = { backend: "wasm", reason: "WebGPU failed" };
+      return await createRunner(this.decision, inputs);
+    }
+  }
+
+  /**
+   * Runs the model on `input` ([views, C, T, H, W], normalised) in batches and reduces the
+   * views as the config's test_cfg.average_clips says (or as overridden).
+   */
+  async classifyTensor(
+    input: Float32Array, shape: readonly [number, number, number, number, number], opts: ClassifyTensorOptions = {},
+  ): Promise<Classification> {
+    const [views, ...clipDims] = shape;
+    const clip = clipDims as [number, number, number, number];
+    const perView = clip.reduce((a, b) => a * b, 1);
+    if (views < 1 || input.length !== views * perView) {
+      throw new I3DError("input", `input has ${input.length} values, shape [${shape.join(", ")}] needs ${views * perView}`);
+    }
+    if (clip[0] !== this.config.model.backbone.inChannels) {
+      throw new I3DError("input", `input has ${clip[0]} channels, the model takes ${this.config.model.backbone.inChannels}`);
+    }
+    const runner = await this.runnerFor(clip);
+    const classes = this.config.model.head.numClasses;
+    const clsScore: Float32Array[] = [];
+    const features: Float32Array[] = [];
+    const start = performance.now();
+    for (let v = 0; v < views; v += runner.batch) {
+      const n = Math.min(runner.batch, views - v);
+      const result = await runner.run(input.subarray(v * perView, (v + n) * perView), n);
+      const featureDim = result.features.length / n;
+      for (let i = 0; i < n; i++) {
+        clsScore.push(result.clsScore.slice(i * classes, (i + 1) * classes));
+        features.push(result.features.slice(i * featureDim, (i + 1) * featureDim));
+      }
+    }
+    const modelMs = performance.now() - start;
+    const flat = new Float32Array(views * classes);
+    clsScore.forEach((row, i) => flat.set(row, i * classes));
+    const mode = opts.averageClips === undefined ? this.config.model.averageClips : opts.averageClips;
+    const scores = averageClips(flat, views, mode);
+    // with no averaging, rank by the first view (MMAction2 returns per-view scores then)
+    const ranked = mode === null ? scores.subarray(0, classes) : scores;
+    const topk = topK(ranked, opts.topk ?? 5).map((t) => ({ ...t, label: this.labels[t.index] }));
+    return { views, topk, scores, clsScore, features, timings: { modelMs } };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    const runners = await Promise.allSettled([...this.runners.values()]);
+    await Promise.all(runners.map((r) => (r.status === "fulfilled" ? r.value.dispose() : undefined)));
+    this.runners.clear();
+  }
+
+  describe(): string {
+    return `${this.config.name} on ${this.decision.backend} (${this.decision.reason})`;
+  }
+}
