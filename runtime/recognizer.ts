@@ -21,6 +21,7 @@ import { averageClips, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
+import { type PreparedInput, type PrepareOptions, prepareInput } from "./prepare-input.ts";
 
 export interface RecognizerOptions {
   config: ResolvedConfig;
@@ -60,6 +61,13 @@ export interface Classification {
 export interface ClassifyTensorOptions {
   topk?: number;
   averageClips?: AverageClips;
+}
+
+export interface ClassifyOptions extends ClassifyTensorOptions, PrepareOptions {}
+
+export interface VideoClassification extends Classification {
+  input: string;
+  prepared: Omit<PreparedInput, "input">;
 }
 
 /** Views per run the backends do well with (WASM: layer4's GEMMs want M >= ~400 rows). */
@@ -197,6 +205,14 @@ export class Recognizer {
     const ranked = mode === null ? scores.subarray(0, classes) : scores;
     const topk = topK(ranked, opts.topk ?? 5).map((t) => ({ ...t, label: this.labels[t.index] }));
     return { views, topk, scores, clsScore, features, timings: { modelMs } };
+  }
+
+  /** A video file, rawframes folder or .npy tensor through the config's test pipeline and the model. */
+  async classify(path: string, opts: ClassifyOptions = {}): Promise<VideoClassification> {
+    const prepared = await prepareInput(path, this.config, opts);
+    const result = await this.classifyTensor(prepared.input, prepared.shape, opts);
+    const { input: _tensor, ...rest } = prepared;
+    return { ...result, input: path, prepared: rest };
   }
 
   async dispose(): Promise<void> {

@@ -3,15 +3,12 @@
 // backend, threads, batch, strictness.
 
 import process from "node:process";
-import { resolveConfig } from "../../models/config/resolve.ts";
 import { I3DError } from "../../models/errors.ts";
-import { resolveCheckpoint } from "../download/checkpoint-source.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import type { BackendChoice } from "../create-runner.ts";
-import { Recognizer } from "../recognizer.ts";
+import { loadRecognizer } from "../load-recognizer.ts";
+import type { Recognizer } from "../recognizer.ts";
 import { intOption, type OptionSpec } from "./args.ts";
-
-export const DEFAULT_CONFIG = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
 
 export const MODEL_OPTIONS = {
   config: { type: "string" },
@@ -49,13 +46,10 @@ export async function loadRecognizerFromFlags(flags: ModelFlags): Promise<Recogn
   const batch = intOption(flags.batch, "batch");
   const precision = flags.precision ?? "f32";
   if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
-  const config = await resolveConfig(flags.config ?? DEFAULT_CONFIG);
-  const checkpointPath = await resolveCheckpoint(flags.checkpoint, config.checkpoints[0]?.url, {
+  return await loadRecognizer({
+    config: flags.config,
+    checkpoint: flags.checkpoint,
     progress: createProgressBar({ label: "checkpoint", unit: "bytes" }),
-  });
-  return await Recognizer.load({
-    config,
-    checkpointPath,
     backend,
     threads,
     batch,

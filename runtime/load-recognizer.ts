@@ -1,0 +1,35 @@
+// Config + checkpoint, as users name them, to a loaded Recognizer: the one path the CLIs and
+// the library API share.
+
+import { resolveConfig, type ResolvedConfig } from "../models/config/resolve.ts";
+import { resolveCheckpoint } from "./download/checkpoint-source.ts";
+import type { ProgressSink } from "./download/progress-bar.ts";
+import type { BackendChoice } from "./create-runner.ts";
+import { Recognizer } from "./recognizer.ts";
+
+export const DEFAULT_CONFIG = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
+
+export interface LoadRecognizerOptions {
+  /** zoo name, .py or .json config, or an already resolved config (default: i3d_r50_video_32x2x1_100e_kinetics400_rgb) */
+  config?: string | ResolvedConfig;
+  /** checkpoint path or URL (default: the config's zoo checkpoint, downloaded once into the cache) */
+  checkpoint?: string;
+  backend?: BackendChoice;
+  threads?: number;
+  batch?: number;
+  strict?: boolean;
+  labelMap?: string;
+  precision?: "f32" | "f16";
+  /** download progress (default: none) */
+  progress?: ProgressSink;
+  onWarning?: (message: string) => void;
+}
+
+/** Resolves the config and checkpoint (downloading a zoo checkpoint if needed) and loads the model. */
+export async function loadRecognizer(options: LoadRecognizerOptions = {}): Promise<Recognizer> {
+  const config = typeof options.config === "object" ? options.config : await resolveConfig(options.config ?? DEFAULT_CONFIG);
+  const checkpointPath = await resolveCheckpoint(options.checkpoint, config.checkpoints[0]?.url, {
+    progress: options.progress ?? false,
+  });
+  return await Recognizer.load({ ...options, config, checkpointPath });
+}
