@@ -41,6 +41,8 @@ export interface RunEvaluationOptions<P> {
   checkpointVideos?: number;
   /** top_k_accuracy's topk (default [1, 5]) */
   topk?: readonly number[];
+  /** which metrics to report, as `--eval` names them (default: both) */
+  evalMetrics?: readonly ("top_k_accuracy" | "mean_class_accuracy")[];
   /** e.g. createProgressBar({ label: "test", unit: "videos" }) */
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -228,7 +230,11 @@ export async function runEvaluation<P>(opts: RunEvaluationOptions<P>): Promise<E
   } else if (rows.length === 0) {
     say("no metrics: no video was evaluated");
   } else {
-    metrics = computeMetrics(rows, labels, topk);
+    const all = computeMetrics(rows, labels, topk);
+    const wanted = opts.evalMetrics ?? ["top_k_accuracy", "mean_class_accuracy"];
+    metrics = Object.fromEntries(Object.entries(all).filter(([name]) =>
+      name === "mean_class_accuracy" ? wanted.includes("mean_class_accuracy") : wanted.includes("top_k_accuracy")
+    ));
     say(`metrics over the ${rows.length} evaluated videos${failures.length ? ` (the ${failures.length} skipped are not counted)` : ""}:`);
     for (const line of formatEvaluationLog(metrics)) say(line);
   }
