@@ -1,0 +1,68 @@
+// Shared by the WebGPU benches: a zoo model compiled for a batch of views, planned for an
+// adapter, with random (well-scaled) weights — throughput does not depend on the values.
+
+import { compile } from "../../compiler/compile.ts";
+import type { Program } from "../../compiler/ir.ts";
+import { materializeConstants } from "../../compiler/materialize-constants.ts";
+import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { buildWebGpuPlan, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
+import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
+import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
+import { buildGraph } from "../../models/build-graph.ts";
+import { resolveConfig } from "../../models/config/resolve.ts";
+import type { Graph } from "../../models/graph.ts";
+import type { ModelSpec } from "../../models/model-spec.ts";
+import { randomWeights } from "../../spec/helpers/random.ts";
+import type { GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
+
+export const DEFAULT_MODEL = "i3d_r50_32x2x1_100e_kinetics400_rgb";
+
+export function parseArgs(argv: string[], defaults: Record<string, string>): Record<string, string> {
+  const out = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith("--")) throw new Error(`unexpected argument ${a}`);
+    const [k, v] = a.includes("=") ? a.slice(2).split("=", 2) : [a.slice(2), argv[++i]];
+    if (!(k in defaults)) throw new Error(`unknown option --${k} (known: ${Object.keys(defaults).join(", ")})`);
+    out[k] = v ?? "";
+  }
+  return out;
+}
+
+export async function modelSpec(name: string): Promise<ModelSpec> {
+  return (await resolveConfig(name)).model;
+}
+
+export interface PlannedModel {
+  graph: Graph;
+  program: Program;
+  plan: WebGpuPlan;
+}
+
+export function planModel(
+  spec: ModelSpec, input: [number, number, number, number], views: number, adapter: GpuAdapterHandle,
+  options: WebGpuPlanOptions = {},
+): PlannedModel {
+  const graph = buildGraph(spec, input, views);
+  const program = compile(graph);
+  const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, options);
+  return { graph, program, plan };
+}
+
+export function randomPackedWeights(m: PlannedModel): ArrayBuffer[] {
+  return packWeights(m.plan.weights, materializeConstants(m.program, randomWeights(m.graph, 1)));
+}
+
+/** a normalised-looking input for `views` views */
+export function randomInput(views: number, input: [number, number, number, number]): Float32Array {
+  const n = views * input.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n);
+  let s = 12345;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    x[i] = ((s >>> 8) / 16777216 - 0.5) * 3.4;
+  }
+  return x;
+}
+
+export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;

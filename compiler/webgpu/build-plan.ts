@@ -1,0 +1,129 @@
+// Program + memory plan -> WebGPU plan (compiler/webgpu/plan.ts). Lowers each op in program
+// order (lower-conv / lower-max-pool / lower-attention / lower-head), lays the weights out,
+// and records what the device must offer. Pure: no GPU is touched, so `i3dc build` can run
+// it anywhere and tests can inspect the result.
+
+import { I3DError } from "../../models/errors.ts";
+import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
+import type { MemoryPlan } from "../passes/plan-memory.ts";
+import { PlanEmitter } from "./emitter.ts";
+import { DEFAULT_LIMITS, type GpuLimits, gpuLimitsFrom } from "./limits.ts";
+import type { LowerContext } from "./lower-context.ts";
+import { lowerAttention } from "./lower-attention.ts";
+import { lowerConv } from "./lower-conv.ts";
+import { lowerHead } from "./lower-head.ts";
+import { lowerMaxPool } from "./lower-max-pool.ts";
+import { type ArenaTensor, type LayerReport, PLAN_FORMAT, PLAN_VERSION, type WebGpuPlan } from "./plan.ts";
+import { WeightLayoutBuilder } from "./weight-layout.ts";
+
+export interface WebGpuPlanOptions {
+  /** weight storage: "f16" needs the adapter's shader-f16 feature (accumulation stays f32) */
+  weights?: "f32" | "f16";
+  /** workgroups a GEMM dispatch should reach before smaller tiles / split-K are used (default 256) */
+  targetWorkgroups?: number;
+  /** force (>= 2) or forbid (1) split-K on every conv; default: heuristic */
+  splitK?: number;
+  /** force one GEMM tile on every conv and attention product */
+  tile?: GemmTile;
+  /** cap on the scratch buffer (split-K partials, attention score blocks); default 64 MiB */
+  scratchBytes?: number;
+}
+
+const MIB = 1024 * 1024;
+
+function arenaTensor(memory: MemoryPlan, name: string): ArenaTensor {
+  const p = memory.placements[name];
+  return { offset: p.offset * 4, bytes: p.size * 4 };
+}
+
+export function buildWebGpuPlan(
+  program: Program, memory: MemoryPlan, limitsIn?: Partial<GpuLimits>, features: Iterable<string> = [],
+  options: WebGpuPlanOptions = {},
+): WebGpuPlan {
+  const limits = gpuLimitsFrom(limitsIn);
+  const featureSet = new Set(features);
+  const dtype = options.weights ?? "f32";
+  if (dtype === "f16" && !featureSet.has("shader-f16")) {
+    throw new I3DError("device", "f16 weights need the adapter's shader-f16 feature, which it does not offer");
+  }
+  for (const op of program.ops) {
+    if (!EXECUTABLE_KINDS.has(op.kind)) throw new Error(`internal: op ${op.name} (${op.kind}) was not fused away`);
+    if (op.inputs.includes(program.input) && op.kind !== "conv") {
+      throw new Error(`internal: ${op.name} (${op.kind}) reads the network input; only convs read it (as NCTHW)`);
+    }
+  }
+  if (memory.alignElements * 4 % 16 !== 0) throw new Error("internal: arena offsets must be 16-byte aligned");
+  const arenaBytes = memory.arenaElements * 4;
+  const batch = program.tensors[program.input].n;
+  if (arenaBytes > limits.maxBufferSize) {
+    throw new I3DError("device",
+      `activations for ${batch} views need ${(arenaBytes / MIB).toFixed(0)} MiB in one buffer, more than the device ` +
+      `allows (${(limits.maxBufferSize / MIB).toFixed(0)} MiB); use fewer views per batch`);
+  }
+
+  const em = new PlanEmitter(limits);
+  const weights = new WeightLayoutBuilder(dtype, limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+  const ctx: LowerContext = {
+    program, memory, em, weights, limits,
+    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile },
+    scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
+  };
+  const layers: LayerReport[] = [];
+  for (const op of program.ops) {
+    switch (op.kind) {
+      case "conv": layers.push(lowerConv(ctx, op)); break;
+      case "max_pool": layers.push(lowerMaxPool(ctx, op)); break;
+      case "attention": layers.push(lowerAttention(ctx, op)); break;
+      case "head": layers.push(lowerHead(ctx, op)); break;
+      default: throw new Error(`internal: no WebGPU lowering for ${op.kind}`);
+    }
+  }
+  const weightLayout = weights.finish();
+  const scratchBytes = Math.max(em.scratchBytes, 16);
+  const uniformAlign = limits.minUniformBufferOffsetAlignment;
+  const uniformTotal = em.dispatches.reduce((s, d) => s + Math.ceil((d.uniforms.length * 4) / uniformAlign) * uniformAlign, 0);
+
+  const [n, c, t, h, w] = [batch, program.tensors[program.input].c, program.tensors[program.input].t,
+    program.tensors[program.input].h, program.tensors[program.input].w];
+  const featuresName = program.outputs.features, logits = program.outputs.clsScore;
+  const perView = (name: string) => actElements(program.tensors[name]) / batch;
+  const readbackBytes = (actElements(program.tensors[featuresName]) + actElements(program.tensors[logits])) * 4;
+  const weightBytes = weightLayout.buffers.reduce((a, b) => a + b, 0);
+
+  const needs: Record<string, number> = {
+    maxStorageBufferBindingSize: em.maxBindingBytes,
+    maxBufferSize: Math.max(arenaBytes, scratchBytes, ...weightLayout.buffers),
+    maxComputeWorkgroupStorageSize: em.maxWorkgroupBytes,
+    maxComputeInvocationsPerWorkgroup: em.maxThreads,
+    maxComputeWorkgroupSizeX: em.maxThreads,
+    maxStorageBuffersPerShaderStage: em.maxStorageBindings,
+  };
+  for (const [k, v] of Object.entries(needs)) {
+    const have = (limits as unknown as Record<string, number>)[k] ?? (DEFAULT_LIMITS as unknown as Record<string, number>)[k];
+    if (have !== undefined && v > have) throw new Error(`internal: plan needs ${k} = ${v}, limit is ${have}`);
+  }
+  return {
+    format: PLAN_FORMAT,
+    version: PLAN_VERSION,
+    batch,
+    input: { shape: [n, c, t, h, w], arena: arenaTensor(memory, program.input) },
+    outputs: {
+      features: { arena: arenaTensor(memory, featuresName), perView: perView(featuresName) },
+      logits: { arena: arenaTensor(memory, logits), perView: perView(logits) },
+    },
+    tensors: Object.fromEntries(Object.keys(memory.placements).map((t) => [t, arenaTensor(memory, t)])),
+    buffers: { arenaBytes, scratchBytes },
+    weights: weightLayout,
+    shaders: em.shaders,
+    dispatches: em.dispatches,
+    requires: { limits: needs, features: em.uses.f16 ? ["shader-f16"] : [] },
+    memory: {
+      arenaBytes, scratchBytes, weightBytes, uniformBytes: uniformTotal, readbackBytes,
+      peakBytes: arenaBytes + scratchBytes + weightBytes + uniformTotal + readbackBytes,
+      arenaLowerBoundBytes: memory.lowerBoundElements * 4,
+    },
+    layers,
+  };
+}
+

@@ -1,0 +1,103 @@
+// Picks the GEMM tile and split-K factor for one matrix-shaped dispatch from its shape.
+//
+// Heuristic (simple and explainable; the numbers are what the bench measures against):
+//  1. Tiles are tried largest first — 64x64x16 (256 threads, 16 FMAs per 2 shared loads),
+//     32x64x8, 64x32x8, 32x32x8 — skipping widths far past N (N <= 32 takes bn = 32). The first
+//     tile giving at least `targetWorkgroups` workgroups wins: big tiles re-use operands most,
+//     and a device needs enough workgroups in flight to hide latency. If none reaches the
+//     target, the one with the most workgroups is kept.
+//  2. If the grid is still below the target (I3D's layer4: M = 196 per view at 224x224, tiny
+//     when few views are batched) and K is long, K is split into S slices, each at least
+//     4 tiles of bk deep: S = min(ceil(target / workgroups), K / (4 bk), 16), bounded so the
+//     partial sums (S x M x N floats) fit the scratch limit. A reduce kernel finishes the
+//     epilogue.
+// A tm = 8 register block (8x4 per thread, e.g. 128x64x8x8) is available through the `tile`
+// option; it did not help on lavapipe and is untuned on real GPUs, so the heuristic does not
+// pick it yet.
+// `targetWorkgroups` defaults to 256 (a discrete GPU runs a few 256-thread workgroups per
+// SM; 256 keeps ~100 SMs busy); a software rasteriser wants far fewer.
+
+import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { gemmThreads, gemmWorkgroupBytes } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import type { GpuLimits } from "./limits.ts";
+
+export interface TilingOptions {
+  targetWorkgroups: number;
+  /** forbid (1) or force (>= 2) a split factor; undefined = heuristic */
+  splitK?: number;
+  /** use this tile instead of choosing */
+  tile?: GemmTile;
+  /** bytes available for split-K partial sums */
+  scratchLimitBytes: number;
+}
+
+export interface GemmTiling {
+  tile: GemmTile;
+  /** number of K slices (1 = no split) */
+  splits: number;
+  /** K per slice, a multiple of tile.bk */
+  kSplit: number;
+}
+
+// bk is as deep as lets every thread load at most one vec4 of A and one of B per K step:
+// then the load loops are single statements, which matters on lavapipe, where LLVM unrolls
+// every constant-bound loop and a shader with two-load loops takes 3-4x longer to compile.
+export const TILE_CANDIDATES: readonly GemmTile[] = [
+  { bm: 64, bn: 64, bk: 16 },
+  { bm: 32, bn: 64, bk: 8 },
+  { bm: 64, bn: 32, bk: 8 },
+  { bm: 32, bn: 32, bk: 8 },
+];
+
+const MAX_SPLITS = 16;
+
+export function tileFits(tile: GemmTile, limits: GpuLimits): boolean {
+  return gemmThreads(tile) <= limits.maxComputeInvocationsPerWorkgroup &&
+    gemmWorkgroupBytes(tile) <= limits.maxComputeWorkgroupStorageSize;
+}
+
+function workgroups(tile: GemmTile, m: number, n: number): number {
+  return Math.ceil(m / tile.bm) * Math.ceil(n / tile.bn);
+}
+
+export function chooseGemmTiling(
+  m: number, n: number, k: number, limits: GpuLimits, opts: TilingOptions, allowSplit: boolean,
+): GemmTiling {
+  let tile = opts.tile;
+  if (!tile) {
+    const candidates = TILE_CANDIDATES.filter((t) => tileFits(t, limits) && !(n <= 32 && t.bn > 32));
+    const pool = candidates.length > 0 ? candidates : [TILE_CANDIDATES[3]];
+    tile = pool.find((t) => workgroups(t, m, n) >= opts.targetWorkgroups) ??
+      pool.reduce((best, t) => (workgroups(t, m, n) > workgroups(best, m, n) ? t : best));
+  }
+  const kTiles = Math.ceil(k / tile.bk);
+  let splits = 1;
+  if (allowSplit) {
+    if (opts.splitK !== undefined) splits = Math.max(1, Math.min(opts.splitK, kTiles));
+    else {
+      const wg = workgroups(tile, m, n);
+      if (wg < opts.targetWorkgroups) {
+        splits = Math.min(Math.ceil(opts.targetWorkgroups / wg), Math.floor(kTiles / 4), MAX_SPLITS);
+      }
+      const maxByScratch = Math.floor(opts.scratchLimitBytes / (4 * m * n));
+      splits = Math.max(1, Math.min(splits, maxByScratch));
+    }
+  }
+  // equal slices of whole tiles; recount so that no slice is empty
+  const kSplit = Math.ceil(kTiles / splits) * tile.bk;
+  splits = Math.ceil(k / kSplit);
+  return { tile, splits, kSplit };
+}
+
+export function tileName(t: GemmTile): string {
+  return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}`;
+}
+
+/** "64x64x16" or "128x64x8x8" (bm x bn x bk [x tm]) -> GemmTile */
+export function parseTile(text: string): GemmTile {
+  const p = text.split("x").map(Number);
+  if ((p.length !== 3 && p.length !== 4) || p.some((v) => !Number.isInteger(v) || v < 4 || v % 4 !== 0)) {
+    throw new Error(`tile must look like 64x64x16 or 128x64x8x8 (bm x bn x bk [x tm]), got ${text}`);
+  }
+  return p.length === 4 ? { bm: p[0], bn: p[1], bk: p[2], tm: p[3] } : { bm: p[0], bn: p[1], bk: p[2] };
+}

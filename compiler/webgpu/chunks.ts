@@ -1,0 +1,53 @@
+// Splitting an op whose tensors do not fit one storage binding (128 MiB on many devices:
+// i3d_r50's stem output for 2 views at 256x256 is 134 MB). Views are independent and
+// view-major in memory, so the first cut is over views; if one view is still too big, the
+// cut goes over output times (or matrix rows) within a view. `fits(views, count)` says
+// whether a dispatch set covering `views` views (count = all rows) or `count` rows of one
+// view fits; it must be monotone, which every size and workgroup-count test is.
+
+import { I3DError } from "../../models/errors.ts";
+
+export interface Chunk {
+  /** first view and number of views */
+  v0: number;
+  views: number;
+  /** first row (output time, or matrix row) and number of rows per view */
+  r0: number;
+  rows: number;
+}
+
+function largest(lo: number, hi: number, ok: (x: number) => boolean): number {
+  // largest x in [lo, hi] with ok(x), assuming monotone; lo - 1 when none
+  if (!ok(lo)) return lo - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (ok(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+export function planChunks(
+  views: number, rows: number, fits: (views: number, rows: number) => boolean, what: string,
+): Chunk[] {
+  const vc = largest(1, views, (v) => fits(v, rows));
+  const out: Chunk[] = [];
+  if (vc >= 1) {
+    for (let v0 = 0; v0 < views; v0 += vc) out.push({ v0, views: Math.min(vc, views - v0), r0: 0, rows });
+    return out;
+  }
+  const rc = largest(1, rows, (r) => fits(1, r));
+  if (rc < 1) {
+    throw new I3DError("device", `${what}: one row of one view does not fit the device's storage binding limit`);
+  }
+  for (let v0 = 0; v0 < views; v0++) {
+    for (let r0 = 0; r0 < rows; r0 += rc) out.push({ v0, views: 1, r0, rows: Math.min(rc, rows - r0) });
+  }
+  return out;
+}
+
+export function chunkLabel(c: Chunk, totalViews: number, totalRows: number): string {
+  if (c.views === totalViews && c.rows === totalRows) return "";
+  const v = c.views === 1 ? `view ${c.v0}` : `views ${c.v0}-${c.v0 + c.views - 1}`;
+  return c.rows === totalRows ? ` [${v}]` : ` [${v}, rows ${c.r0}-${c.r0 + c.rows - 1}]`;
+}

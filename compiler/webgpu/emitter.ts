@@ -1,0 +1,86 @@
+// Collects what the lowering of each op produces: dispatches (with their bindings and packed
+// uniforms), the WGSL source of every shader id used, and the scratch size needed. Buffer
+// windows are cut here: a binding offset must be a multiple of minStorageBufferOffsetAlignment,
+// so a window starting elsewhere is bound from the aligned offset below and the shader gets the
+// remainder as a base index (every shader addresses its arrays as base + index).
+
+import { packUniforms, shaderId, type WgslKernel } from "../../kernels/wgsl/kernel.ts";
+import type { GpuLimits } from "./limits.ts";
+import type { PlanBinding, PlanDispatch, WeightEntry } from "./plan.ts";
+
+export interface Window {
+  binding: PlanBinding;
+  /** index of the window's first element inside the binding */
+  base: number;
+}
+
+export class PlanEmitter {
+  readonly shaders: Record<string, string> = {};
+  readonly dispatches: PlanDispatch[] = [];
+  scratchBytes = 0;
+  maxThreads = 0;
+  maxWorkgroupBytes = 0;
+  maxStorageBindings = 0;
+  maxBindingBytes = 0;
+  readonly uses = { f16: false };
+
+  constructor(readonly limits: GpuLimits) {}
+
+  /** most float32 elements a window may span so that it fits one binding wherever it starts */
+  get maxWindowElements(): number {
+    return Math.floor((this.limits.maxStorageBufferBindingSize - this.limits.minStorageBufferOffsetAlignment) / 4);
+  }
+
+  /** float32 elements [start, end) of the arena or the scratch buffer */
+  window(buffer: "arena" | "scratch", start: number, end: number): Window {
+    const align = this.limits.minStorageBufferOffsetAlignment;
+    const offset = Math.floor((start * 4) / align) * align;
+    const size = Math.max(end * 4 - offset, 16);
+    if (size > this.limits.maxStorageBufferBindingSize) {
+      throw new Error(`internal: window of ${size} bytes exceeds maxStorageBufferBindingSize`);
+    }
+    if (buffer === "scratch") this.scratchBytes = Math.max(this.scratchBytes, offset + size);
+    return { binding: { buffer, index: 0, offset, size }, base: (start * 4 - offset) / 4 };
+  }
+
+  weight(entry: WeightEntry, bytesPerElement: number): Window {
+    const size = Math.max(Math.ceil((entry.elements * bytesPerElement) / 4) * 4, 16);
+    return { binding: { buffer: "weights", index: entry.buffer, offset: entry.offset, size }, base: 0 };
+  }
+
+  dispatch<K>(
+    kernel: WgslKernel<K>, key: K, label: string, windows: Record<string, Window>,
+    uniforms: Record<string, number>, workgroups: [number, number, number], threads: number, workgroupBytes = 0,
+  ): number {
+    const id = shaderId(kernel, key);
+    if (!(id in this.shaders)) this.shaders[id] = kernel.source(key);
+    const roles = kernel.bindings(key);
+    const bindings = roles.map((r) => {
+      const w = windows[r.role];
+      if (!w) throw new Error(`internal: ${label}: no buffer for binding ${r.role}`);
+      if (r.element.startsWith("f16") || r.element.includes("<f16>")) this.uses.f16 = true;
+      this.maxBindingBytes = Math.max(this.maxBindingBytes, w.binding.size);
+      return w.binding;
+    });
+    // WebGPU rejects two overlapping writable bindings of one buffer in a dispatch
+    const writable = bindings.filter((b) => b.buffer !== "weights");
+    for (let i = 0; i < writable.length; i++) {
+      for (let j = i + 1; j < writable.length; j++) {
+        const a = writable[i], b = writable[j];
+        if (a.buffer === b.buffer && a.offset < b.offset + b.size && b.offset < a.offset + a.size) {
+          throw new Error(`internal: ${label}: bindings ${i} and ${j} overlap in the ${a.buffer} buffer`);
+        }
+      }
+    }
+    for (const role of Object.keys(windows)) {
+      if (!roles.some((r) => r.role === role)) throw new Error(`internal: ${label}: shader has no binding ${role}`);
+    }
+    const limit = this.limits.maxComputeWorkgroupsPerDimension;
+    if (workgroups.some((n) => n > limit)) throw new Error(`internal: ${label}: workgroups ${workgroups} exceed ${limit}`);
+    this.maxThreads = Math.max(this.maxThreads, threads);
+    this.maxWorkgroupBytes = Math.max(this.maxWorkgroupBytes, workgroupBytes);
+    this.maxStorageBindings = Math.max(this.maxStorageBindings, roles.length);
+    this.dispatches.push({ label, shader: id, bindings, uniforms: packUniforms(kernel.uniforms(key), uniforms), workgroups });
+    return this.dispatches.length - 1;
+  }
+}

@@ -1,0 +1,28 @@
+// What every op's lowering reads: the program, where its tensors live in the arena, the
+// weight layout being built, the emitter collecting dispatches, and the resolved options.
+
+import type { Program } from "../ir.ts";
+import type { MemoryPlan } from "../passes/plan-memory.ts";
+import type { TilingOptions } from "./choose-tiling.ts";
+import type { PlanEmitter } from "./emitter.ts";
+import type { GpuLimits } from "./limits.ts";
+import type { WeightLayoutBuilder } from "./weight-layout.ts";
+
+export interface LowerContext {
+  program: Program;
+  memory: MemoryPlan;
+  em: PlanEmitter;
+  weights: WeightLayoutBuilder;
+  limits: GpuLimits;
+  /** tiling options; each lowering adds the scratch limit that applies to it */
+  tiling: Omit<TilingOptions, "scratchLimitBytes">;
+  /** bytes the scratch buffer may take (split-K partials, attention score blocks) */
+  scratchLimitBytes: number;
+}
+
+/** arena offset of a tensor, in float32 elements */
+export function tensorOffset(ctx: LowerContext, name: string): number {
+  const p = ctx.memory.placements[name];
+  if (!p) throw new Error(`internal: tensor ${name} has no arena placement`);
+  return p.offset;
+}

@@ -1,0 +1,133 @@
+// conv op -> one conv3d-gemm dispatch per chunk (plus a split-k-reduce when K is split).
+// Variant: the network input is read in place as NCTHW ("ncthw"); a 1x1x1 stride-1
+// unpadded conv is a plain GEMM on the input matrix ("pointwise"); otherwise the general
+// implicit GEMM ("nthwc"); "-vec4" when cin % 4 == 0.
+
+import type { ConvInput, Conv3dKey } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
+import { conv3dGemm } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
+import { gemmThreads, gemmWorkgroupBytes, gemmWorkgroups } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { gridFor } from "../../kernels/wgsl/grid.ts";
+import { SPLIT_K_REDUCE_THREADS, splitKReduce } from "../../kernels/wgsl/split-k-reduce.wgsl.ts";
+import type { ConvOp } from "../ir.ts";
+import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
+import { chunkLabel, planChunks, type Chunk } from "./chunks.ts";
+import { type LowerContext, tensorOffset } from "./lower-context.ts";
+import type { LayerReport } from "./plan.ts";
+
+export function convInputVariant(op: ConvOp, cin: number, isNetworkInput: boolean): ConvInput {
+  if (isNetworkInput) return "ncthw";
+  const vec4 = cin % 4 === 0;
+  const pointwise = op.kernel.every((k) => k === 1) && op.stride.every((s) => s === 1) && op.padding.every((p) => p === 0);
+  if (pointwise) return vec4 ? "pointwise-vec4" : "pointwise";
+  return vec4 ? "nthwc-vec4" : "nthwc";
+}
+
+export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
+  const { program, em } = ctx;
+  const xs = program.tensors[op.inputs[0]], ys = program.tensors[op.output];
+  const [kt] = op.kernel, [st] = op.stride, [pt] = op.padding, [dt] = op.dilation;
+  const cin = xs.c, cout = ys.c;
+  const hwIn = xs.h * xs.w, hwOut = ys.h * ys.w;
+  const K = cin * op.kernel[0] * op.kernel[1] * op.kernel[2];
+  const N = cout;
+  const input = convInputVariant(op, cin, op.inputs[0] === program.input);
+
+  const inputWindow = (c: Chunk) => {
+    const perView = xs.t * hwIn * cin;
+    if (input === "ncthw" || c.rows === ys.t) {
+      return { start: c.v0 * perView, end: (c.v0 + c.views) * perView, inT0: 0, inTPerView: xs.t };
+    }
+    let lo = Math.max(0, c.r0 * st - pt);
+    let hi = Math.min(xs.t - 1, (c.r0 + c.rows - 1) * st - pt + (kt - 1) * dt);
+    // a window entirely in the padding reads nothing; bind one real time step anyway
+    lo = Math.min(lo, xs.t - 1);
+    hi = Math.max(hi, lo);
+    const start = (c.v0 * xs.t + lo) * hwIn * cin;
+    return { start, end: start + (hi - lo + 1) * hwIn * cin, inT0: lo, inTPerView: hi - lo + 1 };
+  };
+
+  const maxWin = em.maxWindowElements;
+  const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
+  const chunks = planChunks(ys.n, ys.t, (views, rows) => {
+    const m = views * rows * hwOut;
+    const inElems = views > 1 || rows === ys.t || input === "ncthw"
+      ? views * xs.t * hwIn * cin
+      : Math.min(xs.t, (rows - 1) * st + (kt - 1) * dt + 1) * hwIn * cin;
+    return m * cout <= maxWin && inElems <= maxWin && Math.ceil(m / 32) <= maxWg;
+  }, op.name);
+
+  const maxM = Math.max(...chunks.map((c) => c.views * c.rows * hwOut));
+  const tiling = chooseGemmTiling(maxM, N, K, ctx.limits,
+    { ...ctx.tiling, scratchLimitBytes: Math.min(ctx.scratchLimitBytes, maxWin * 4) }, true);
+  const split = tiling.splits > 1;
+  const f16 = ctx.weights.dtype === "f16";
+  const bpe = ctx.weights.bytesPerElement;
+  const nVec4 = N % 4 === 0;
+
+  const wEntry = ctx.weights.add(op.weight, program.constants[op.weight].shape, "conv-kn");
+  const w = em.weight(wEntry, bpe);
+  const bias = op.bias ? em.weight(ctx.weights.add(op.bias, program.constants[op.bias].shape, "vector"), bpe) : undefined;
+  const xOff = tensorOffset(ctx, op.inputs[0]), yOff = tensorOffset(ctx, op.output);
+  const rOff = op.residual ? tensorOffset(ctx, op.residual) : 0;
+
+  const key: Conv3dKey = {
+    tile: tiling.tile, input,
+    kernel: input.startsWith("pointwise") ? [1, 1, 1] : [...op.kernel],
+    stride: input.startsWith("pointwise") ? [1, 1, 1] : [...op.stride],
+    padding: input.startsWith("pointwise") ? [0, 0, 0] : [...op.padding],
+    dilation: input.startsWith("pointwise") ? [1, 1, 1] : [...op.dilation],
+    nVec4,
+    // in split-k mode the epilogue moves to the reduce kernel: keep the conv's key generic
+    bias: !split && !!op.bias, residual: !split && !!op.residual,
+    residualIsInput: !split && !!op.residual && op.residual === op.inputs[0], relu: !split && op.relu,
+    splitK: split, weights: f16 ? "f16" : "f32",
+  };
+
+  let first = -1, last = -1;
+  for (const c of chunks) {
+    const label = op.name + chunkLabel(c, ys.n, ys.t);
+    const M = c.views * c.rows * hwOut;
+    const rowStart = (c.v0 * ys.t + c.r0) * hwOut;
+    const xw = inputWindow(c);
+    const x = em.window("arena", xOff + xw.start, xOff + xw.end);
+    const y = em.window("arena", yOff + rowStart * N, yOff + (rowStart + M) * N);
+    const res = op.residual && !key.residualIsInput
+      ? em.window("arena", rOff + rowStart * N, rOff + (rowStart + M) * N)
+      : undefined;
+    const part = split ? em.window("scratch", 0, tiling.splits * M * N) : undefined;
+    const windows: Record<string, typeof x> = { x, w };
+    if (split) windows.part = part!;
+    else {
+      if (bias) windows.bias = bias;
+      if (res) windows.res = res;
+      windows.y = y;
+    }
+    const idx = em.dispatch(conv3dGemm, key, label, windows, {
+      M, N, K, kSplit: tiling.kSplit, kStep: tiling.tile.bk, cin, tin: xs.t, hin: xs.h, win: xs.w, hout: ys.h, wout: ys.w,
+      toutChunk: c.rows, outT0: c.r0, inT0: xw.inT0, inTPerView: xw.inTPerView,
+      xBase: x.base, wBase: w.base, bBase: bias?.base ?? 0,
+      // residual = input: same shape, so its rows lie inside x's window (which starts at xw.start)
+      rBase: key.residualIsInput ? x.base + rowStart * N - xw.start : res?.base ?? 0,
+      yBase: split ? part!.base : y.base,
+    }, gemmWorkgroups(tiling.tile, M, N, tiling.splits), gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile));
+    if (first < 0) first = idx;
+    last = idx;
+    if (split) {
+      const rw: Record<string, typeof x> = { part: part!, y };
+      if (bias) rw.bias = bias;
+      if (op.residual) rw.res = em.window("arena", rOff + rowStart * N, rOff + (rowStart + M) * N);
+      const items = (M * N) / (nVec4 ? 4 : 1);
+      last = em.dispatch(splitKReduce, {
+        nVec4, bias: !!op.bias, residual: !!op.residual, relu: op.relu, weights: f16 ? "f16" : "f32",
+      }, `${label} split-k reduce`, rw, {
+        M, N, splits: tiling.splits, pBase: part!.base, bBase: bias?.base ?? 0, rBase: rw.res?.base ?? 0, yBase: y.base,
+      }, gridFor(Math.ceil(items / SPLIT_K_REDUCE_THREADS)), SPLIT_K_REDUCE_THREADS);
+    }
+  }
+  const m = ys.n * ys.t * hwOut;
+  return {
+    name: op.name, kind: "conv", gemm: { m, n: N, k: K }, flops: 2 * m * N * K,
+    variant: `${input} ${tileName(tiling.tile)}${split ? ` split-k ${tiling.splits}` : ""}`,
+    dispatches: [first, last], chunks: chunks.length,
+  };
+}

@@ -1,0 +1,118 @@
+// The WebGPU plan: everything the runtime needs to run a compiled model, as plain JSON data —
+// buffer sizes, the weight layout, WGSL sources by id, and the list of dispatches with their
+// bindings (buffer windows), uniform words and workgroup counts. The runtime
+// (runtime/webgpu/) replays it without the compiler: create buffers, upload weights and
+// uniforms once, then per batch write the input, encode the dispatches in order, copy the
+// outputs out.
+
+export const PLAN_FORMAT = "i3d-webgpu-plan";
+export const PLAN_VERSION = 1;
+
+export type BufferName = "arena" | "scratch" | "weights";
+
+/** A window of one buffer bound to a shader binding; offset and size in bytes. */
+export interface PlanBinding {
+  buffer: BufferName;
+  /** weights buffer number (always 0 for arena and scratch) */
+  index: number;
+  offset: number;
+  size: number;
+}
+
+export interface PlanDispatch {
+  /** op name and part, for errors and profiles, e.g. "backbone.layer1.0.conv1 [views 0-3]" */
+  label: string;
+  /** key into plan.shaders */
+  shader: string;
+  /** storage bindings 0..n-1; the uniform block is binding n */
+  bindings: PlanBinding[];
+  /** uniform block as 32-bit words (floats bit-cast) */
+  uniforms: number[];
+  workgroups: [number, number, number];
+}
+
+export type WeightPacking =
+  /** conv weight [Cout, Cin, kt, kh, kw] stored [K = (kt, kh, kw, Cin)][N = Cout] */
+  | "conv-kn"
+  /** linear weight [out, in] stored [in][out] */
+  | "linear-kn"
+  /** a vector stored as is */
+  | "vector";
+
+export interface WeightEntry {
+  /** Program constant name */
+  constant: string;
+  /** PyTorch shape of the constant */
+  shape: number[];
+  packing: WeightPacking;
+  buffer: number;
+  /** bytes from the start of the buffer (multiple of 256) */
+  offset: number;
+  elements: number;
+}
+
+export interface WeightLayout {
+  dtype: "f32" | "f16";
+  /** byte size of each weights buffer */
+  buffers: number[];
+  entries: WeightEntry[];
+}
+
+/** A byte range of the arena holding a channels-last activation. */
+export interface ArenaTensor {
+  offset: number;
+  bytes: number;
+}
+
+/** What the plan chose for one op of the program (for `i3dc inspect`, benches, tests). */
+export interface LayerReport {
+  name: string;
+  kind: "conv" | "max_pool" | "attention" | "head";
+  /** GEMM shape over the whole batch: conv M = views * output positions */
+  gemm?: { m: number; n: number; k: number };
+  /** multiply-adds x 2 */
+  flops: number;
+  /** kernel variant and tiles, e.g. "nthwc-vec4 64x64x16 split-k 4" */
+  variant: string;
+  /** dispatches [first, last] in plan.dispatches */
+  dispatches: [number, number];
+  chunks: number;
+}
+
+export interface PlanMemory {
+  arenaBytes: number;
+  /** split-K partial sums and attention score blocks (reused by every op) */
+  scratchBytes: number;
+  weightBytes: number;
+  uniformBytes: number;
+  /** readback of features + logits */
+  readbackBytes: number;
+  /** everything above: the device memory the model holds */
+  peakBytes: number;
+  /** the memory planner's lower bound for the arena */
+  arenaLowerBoundBytes: number;
+}
+
+export interface WebGpuPlan {
+  format: typeof PLAN_FORMAT;
+  version: typeof PLAN_VERSION;
+  /** views per run */
+  batch: number;
+  /** the network input [batch, C, T, H, W] as callers hand it (NCTHW); the stem conv reads it in place */
+  input: { shape: [number, number, number, number, number]; arena: ArenaTensor };
+  /** program.outputs; `perView` = elements per view (channels for features, classes for logits) */
+  outputs: {
+    features: { arena: ArenaTensor; perView: number };
+    logits: { arena: ArenaTensor; perView: number };
+  };
+  /** where every activation lives (for dumps and debugging) */
+  tensors: Record<string, ArenaTensor>;
+  buffers: { arenaBytes: number; scratchBytes: number };
+  weights: WeightLayout;
+  shaders: Record<string, string>;
+  dispatches: PlanDispatch[];
+  /** device limits/features the plan needs beyond nothing: the runtime requests exactly these */
+  requires: { limits: Record<string, number>; features: string[] };
+  memory: PlanMemory;
+  layers: LayerReport[];
+}

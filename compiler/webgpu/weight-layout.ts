@@ -1,0 +1,104 @@
+// Where each constant lives on the device and in which order its numbers are stored:
+// conv weights as the implicit GEMM's B matrix [K = (kt, kh, kw, cin)][N = cout], linear
+// weights transposed to [in][out], vectors as is. Entries start at 256-byte offsets (any
+// storage binding may start there); a new buffer starts when one would pass maxBufferSize.
+// `packWeights` fills the buffers from the PyTorch-layout constants (materialize-constants.ts).
+
+import { I3DError } from "../../models/errors.ts";
+import { float32ToHalf } from "../../models/checkpoint/half-float.ts";
+import type { WeightEntry, WeightLayout, WeightPacking } from "./plan.ts";
+
+const ALIGN = 256;
+
+export class WeightLayoutBuilder {
+  private readonly entries = new Map<string, WeightEntry>();
+  private readonly sizes: number[] = [0];
+
+  constructor(
+    readonly dtype: "f32" | "f16",
+    private readonly maxBufferSize: number,
+    private readonly maxBindingSize: number,
+  ) {}
+
+  get bytesPerElement(): number {
+    return this.dtype === "f16" ? 2 : 4;
+  }
+
+  add(constant: string, shape: number[], packing: WeightPacking): WeightEntry {
+    const seen = this.entries.get(constant);
+    if (seen) {
+      if (seen.packing !== packing) throw new Error(`constant ${constant} is needed in two packings`);
+      return seen;
+    }
+    const elements = shape.reduce((a, b) => a * b, 1);
+    const bytes = elements * this.bytesPerElement;
+    if (bytes > this.maxBindingSize || bytes > this.maxBufferSize) {
+      throw new I3DError("device", `weight ${constant} (${bytes} bytes) exceeds the device's storage binding limit`);
+    }
+    let buffer = this.sizes.length - 1;
+    let offset = Math.ceil(this.sizes[buffer] / ALIGN) * ALIGN;
+    if (offset + bytes > this.maxBufferSize) {
+      this.sizes.push(0);
+      buffer++;
+      offset = 0;
+    }
+    // a binding is at least 16 bytes (one vec4) and a multiple of 4: leave room for that
+    this.sizes[buffer] = offset + Math.max(Math.ceil(bytes / 4) * 4, 16);
+    const entry: WeightEntry = { constant, shape: [...shape], packing, buffer, offset, elements };
+    this.entries.set(constant, entry);
+    return entry;
+  }
+
+  finish(): WeightLayout {
+    return {
+      dtype: this.dtype,
+      // a buffer's size must be a multiple of 4 bytes
+      buffers: this.sizes.map((s) => Math.max(4, Math.ceil(s / 4) * 4)),
+      entries: [...this.entries.values()],
+    };
+  }
+}
+
+/** PyTorch layout -> the entry's packing, in float32. */
+export function packEntry(entry: WeightEntry, data: Float32Array): Float32Array {
+  if (data.length !== entry.elements) {
+    throw new I3DError("weights", `constant ${entry.constant} has ${data.length} values, the plan expects ${entry.elements}`);
+  }
+  switch (entry.packing) {
+    case "vector":
+      return data;
+    case "linear-kn": {
+      const [out, inp] = entry.shape;
+      const r = new Float32Array(data.length);
+      for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) r[i * out + o] = data[o * inp + i];
+      return r;
+    }
+    case "conv-kn": {
+      const [cout, cin, kt, kh, kw] = entry.shape;
+      const taps = kt * kh * kw;
+      const r = new Float32Array(data.length);
+      for (let co = 0; co < cout; co++) {
+        for (let ci = 0; ci < cin; ci++) {
+          for (let tap = 0; tap < taps; tap++) {
+            // PyTorch [co][ci][tap]  ->  B[k = tap * cin + ci][co]
+            r[(tap * cin + ci) * cout + co] = data[(co * cin + ci) * taps + tap];
+          }
+        }
+      }
+      return r;
+    }
+  }
+}
+
+/** Fills the plan's weight buffers (one ArrayBuffer per plan.weights.buffers entry). */
+export function packWeights(layout: WeightLayout, constants: ReadonlyMap<string, Float32Array>): ArrayBuffer[] {
+  const buffers = layout.buffers.map((bytes) => new ArrayBuffer(bytes));
+  for (const e of layout.entries) {
+    const data = constants.get(e.constant);
+    if (!data) throw new I3DError("weights", `missing constant ${e.constant}`);
+    const packed = packEntry(e, data);
+    if (layout.dtype === "f16") float32ToHalf(packed, new Uint16Array(buffers[e.buffer], e.offset, e.elements));
+    else new Float32Array(buffers[e.buffer], e.offset, e.elements).set(packed);
+  }
+  return buffers;
+}

@@ -1,0 +1,160 @@
+// The tiled GEMM core every matrix-shaped kernel shares (3-D conv as implicit GEMM, the
+// attention products): C[M, N] = A[M, K] · B[K, N], one BM x BN tile per workgroup, K walked
+// in BK steps through workgroup-memory tiles of A and B, a tm x 4 register block per thread
+// (tm = 4 or 8 rows of A times a vec4 of B columns per k).
+//
+// The operands are reached only through three typed hooks (the caller's WGSL):
+//   A:  struct ARow; fn aRow(m: u32, z: u32) -> ARow       once per A row a thread loads
+//       fn loadA(r: ARow, k: u32) -> vec4<f32>             A[m][k..k+3], zero past M or K
+//   B:  fn loadB(z: u32, k: u32, n: u32) -> vec4<f32>      B[k][n..n+3], zero past K or N
+//   C:  fn storeC(z: u32, m: u32, n: u32, v: vec4<f32>)    C[m][n..n+3] for m < M, n < N,
+//                                                          n % 4 == 0; drops columns >= N
+// so the conv's im2col happens inside loadA (nothing is materialised) and bias / residual /
+// ReLU happen inside storeC. aRow lets the loader hoist per-row index math (the output
+// position's decode) out of the K loop.
+//
+// workgroup_id: x = N tile, y = M tile, z = batch entry ("batch": every z runs all of K) or
+// K slice ("split-k": z covers K[z*kSplit, (z+1)*kSplit); storeC then writes partial sums).
+
+import type { UniformField } from "./kernel.ts";
+
+export interface GemmTile {
+  /** rows of C per workgroup (multiple of 4) */
+  bm: number;
+  /** columns of C per workgroup (multiple of 4) */
+  bn: number;
+  /** K step per workgroup-memory tile (multiple of 4) */
+  bk: number;
+  /** rows of C per thread (4 or 8; default 4): the register block is tm x 4 */
+  tm?: number;
+}
+
+export type GemmZMode = "batch" | "split-k";
+
+export interface GemmHooks {
+  /** bindings, helper functions, ARow/aRow/loadA */
+  a: string;
+  /** loadB */
+  b: string;
+  /** storeC */
+  c: string;
+}
+
+/** Uniform fields the core reads; callers append their own. */
+export const GEMM_UNIFORMS: readonly UniformField[] = [
+  { name: "M", type: "u32" },
+  { name: "N", type: "u32" },
+  { name: "K", type: "u32" },
+  /** K per slice in split-k mode (multiple of bk); unused in batch mode */
+  { name: "kSplit", type: "u32" },
+  /** = bk; see the note on the inner loop */
+  { name: "kStep", type: "u32" },
+];
+
+export function gemmThreads(tile: GemmTile): number {
+  return (tile.bm / (tile.tm ?? 4)) * (tile.bn / 4);
+}
+
+export function gemmWorkgroupBytes(tile: GemmTile): number {
+  return 4 * tile.bk * (tile.bm + tile.bn);
+}
+
+export function checkTile(tile: GemmTile): void {
+  for (const [k, v] of Object.entries(tile)) {
+    if (!Number.isInteger(v) || v < 4 || v % 4 !== 0) throw new Error(`gemm tile ${k} = ${v} must be a multiple of 4`);
+  }
+  if (tile.bm % (tile.tm ?? 4) !== 0) throw new Error(`gemm tile bm ${tile.bm} is not a multiple of tm ${tile.tm}`);
+}
+
+export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHooks): string {
+  checkTile(tile);
+  const { bm, bn, bk } = tile;
+  const tm = tile.tm ?? 4;
+  const threads = gemmThreads(tile);
+  const aQuads = (bm * bk) / 4, bQuads = (bk * bn) / 4;
+  const aLoads = Math.ceil(aQuads / threads), bLoads = Math.ceil(bQuads / threads);
+  const kRange = zMode === "split-k"
+    ? "let kBegin = z * u.kSplit;\n  let kEnd = min(u.K, kBegin + u.kSplit);"
+    : "let kBegin = 0u;\n  let kEnd = u.K;";
+  // when the quads divide evenly among the threads the guard is statically true
+  const aGuard = aQuads % threads === 0 ? "true" : "e < A_QUADS";
+  const bGuard = bQuads % threads === 0 ? "true" : "e < B_QUADS";
+  return `
+${hooks.a}
+${hooks.b}
+${hooks.c}
+
+const BM: u32 = ${bm}u;
+const BN: u32 = ${bn}u;
+const BK: u32 = ${bk}u;
+const TX: u32 = ${bn / 4}u;
+const THREADS: u32 = ${threads}u;
+const A_QUADS: u32 = ${aQuads}u;
+const B_QUADS: u32 = ${bQuads}u;
+const A_LOADS: u32 = ${aLoads}u;
+const B_LOADS: u32 = ${bLoads}u;
+
+// A tile stored k-major ([BK][BM]) so a thread's 4 rows at one k are adjacent
+var<workgroup> tileA: array<f32, ${bk * bm}>;
+// B tile [BK][BN / 4] as vec4 columns
+var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 4}>;
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let z = wg.z;
+  let m0 = wg.y * BM;
+  let n0 = wg.x * BN;
+  ${kRange}
+  let tx = lid % TX;
+  let ty = lid / TX;
+  var rows: array<ARow, ${aLoads}>;
+  for (var j = 0u; j < A_LOADS; j++) {
+    rows[j] = aRow(m0 + (lid + j * THREADS) / (BK / 4u), z);
+  }
+  var acc: array<vec4<f32>, ${tm}>;
+  for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
+    for (var j = 0u; j < A_LOADS; j++) {
+      let e = lid + j * THREADS;
+      if (${aGuard}) {
+        let r = e / (BK / 4u);
+        let kq = (e % (BK / 4u)) * 4u;
+        let v = loadA(rows[j], k0 + kq);
+        tileA[kq * BM + r] = v.x;
+        tileA[(kq + 1u) * BM + r] = v.y;
+        tileA[(kq + 2u) * BM + r] = v.z;
+        tileA[(kq + 3u) * BM + r] = v.w;
+      }
+    }
+    for (var j = 0u; j < B_LOADS; j++) {
+      let e = lid + j * THREADS;
+      if (${bGuard}) {
+        let kb = e / (BN / 4u);
+        let nq = e % (BN / 4u);
+        tileB[e] = loadB(z, k0 + kb, n0 + nq * 4u);
+      }
+    }
+    workgroupBarrier();
+    // The bound is the uniform kStep (always = BK), not the constant: with a constant bound
+    // LLVM unrolls this loop fully and lavapipe then spends 7-40 s compiling one shader.
+    for (var kk = 0u; kk < u.kStep; kk++) {
+      let ao = kk * BM + ty * ${tm}u;
+      let b = tileB[kk * (BN / 4u) + tx];
+${Array.from({ length: tm }, (_, i) => `      acc[${i}] += tileA[ao + ${i}u] * b;`).join("\n")}
+    }
+    workgroupBarrier();
+  }
+  for (var i = 0u; i < ${tm}u; i++) {
+    let m = m0 + ty * ${tm}u + i;
+    let n = n0 + tx * 4u;
+    if (m < u.M && n < u.N) {
+      storeC(z, m, n, acc[i]);
+    }
+  }
+}
+`;
+}
+
+/** Workgroup counts for a GEMM of M x N with `z` batch entries or K slices. */
+export function gemmWorkgroups(tile: GemmTile, m: number, n: number, z: number): [number, number, number] {
+  return [Math.ceil(n / tile.bn), Math.ceil(m / tile.bm), z];
+}

@@ -1,0 +1,98 @@
+// The WebGPU plan builder without a GPU: real i3d_r50 plans (every binding within the
+// device limits, JSON-serialisable, weights laid out and packed), the tiling heuristic, and
+// the clear errors for devices that are too small.
+
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { compile } from "../../compiler/compile.ts";
+import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
+import { chooseGemmTiling } from "../../compiler/webgpu/choose-tiling.ts";
+import { DEFAULT_LIMITS } from "../../compiler/webgpu/limits.ts";
+import { packEntry, packWeights } from "../../compiler/webgpu/weight-layout.ts";
+import { buildGraph } from "../../models/build-graph.ts";
+import { I3DError } from "../../models/errors.ts";
+import type { NonLocalMode } from "../../models/model-spec.ts";
+import { smallSpec } from "../helpers/small-spec.ts";
+
+const test = suite("webgpu plan");
+const GIB = 2 ** 30, MIB = 2 ** 20;
+
+function r50(views: number, mode?: NonLocalMode, input: [number, number, number, number] = [3, 32, 256, 256]) {
+  // smallSpec with 64 base channels and 400 classes is the zoo's i3d_r50 structure
+  const program = compile(buildGraph(smallSpec(mode, 64, 400), input, views));
+  return { program, memory: planMemory(program) };
+}
+
+test("i3d_r50, 10 views of 32x256x256 on WebGPU's default limits: everything split to fit", () => {
+  const { program, memory } = r50(10);
+  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 });
+  assert.ok(plan.dispatches.every((d) => d.bindings.every((b) => b.size <= DEFAULT_LIMITS.maxStorageBufferBindingSize)));
+  assert.ok(plan.dispatches.every((d) => d.bindings.every((b) => b.offset % 256 === 0)));
+  assert.ok(plan.dispatches.every((d) => d.workgroups.every((n) => n >= 1 && n <= 65535)));
+  const stem = plan.layers[0];
+  assert.is(stem.name, "backbone.conv1.conv");
+  assert.ok(stem.chunks >= 10, "the stem's 64 MiB-per-view output is split per view");
+  assert.is(plan.layers.filter((l) => l.kind === "conv").length, 53);
+  // 2 x multiply-adds of the convs + head = 86.5 GFLOP per view (PERF-NOTES)
+  const gflop = plan.layers.reduce((s, l) => s + l.flops, 0) / 10 / 1e9;
+  assert.ok(Math.abs(gflop - 86.5) < 0.5, `${gflop} GFLOP per view`);
+  assert.ok(plan.requires.limits.maxBufferSize > 256 * MIB, "the arena needs more than the default buffer size");
+  assert.is(plan.memory.peakBytes, plan.memory.arenaBytes + plan.memory.scratchBytes + plan.memory.weightBytes +
+    plan.memory.uniformBytes + plan.memory.readbackBytes);
+  const json = JSON.parse(JSON.stringify(plan));
+  assert.equal(json, plan, "the plan is plain JSON data");
+});
+
+test("i3d_r50 non-local: attention scores stay within the scratch cap", () => {
+  const { program, memory } = r50(4, "embedded_gaussian");
+  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [], { scratchBytes: 16 * MIB });
+  assert.ok(plan.buffers.scratchBytes <= 16 * MIB);
+  const att = plan.layers.filter((l) => l.kind === "attention");
+  assert.is(att.length, 5);
+  assert.ok(att[0].chunks > 1, "layer2's 4 x 4096 x 1024 scores (64 MiB) are computed in row blocks");
+});
+
+test("weights: conv packed [K = (kt,kh,kw,cin)][cout], linear [in][out], 256-byte aligned entries", () => {
+  const { program, memory } = r50(1, undefined, [3, 8, 64, 64]);
+  const plan = buildWebGpuPlan(program, memory);
+  assert.ok(plan.weights.entries.every((e) => e.offset % 256 === 0));
+  const conv = { constant: "w", shape: [2, 3, 1, 1, 2], packing: "conv-kn" as const, buffer: 0, offset: 0, elements: 12 };
+  // PyTorch [co][ci][kt][kh][kw]: value = co*100 + ci*10 + kw
+  const data = Float32Array.from({ length: 12 }, (_, i) => Math.floor(i / 6) * 100 + Math.floor((i % 6) / 2) * 10 + (i % 2));
+  // B[k = kw * 3 + ci][co]
+  assert.equal([...packEntry(conv, data)], [0, 100, 10, 110, 20, 120, 1, 101, 11, 111, 21, 121]);
+  const lin = { constant: "l", shape: [2, 3], packing: "linear-kn" as const, buffer: 0, offset: 0, elements: 6 };
+  assert.equal([...packEntry(lin, Float32Array.of(1, 2, 3, 4, 5, 6))], [1, 4, 2, 5, 3, 6]);
+  assert.throws(() => packWeights(plan.weights, new Map()), (e: unknown) => e instanceof I3DError && e.kind === "weights");
+});
+
+test("tiling heuristic: big tiles for big grids, smaller tiles then split-K for layer4 with one view", () => {
+  const opts = { targetWorkgroups: 256, scratchLimitBytes: 64 * MIB };
+  const big = chooseGemmTiling(327680, 64, 576, DEFAULT_LIMITS, opts, true);
+  assert.equal(big.tile, { bm: 64, bn: 64, bk: 16 });
+  assert.is(big.splits, 1);
+  // layer4 conv2 at 224x224, one view: M = 4*7*7 = 196, N = 512, K = 4608
+  const l4 = chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, opts, true);
+  assert.equal(l4.tile, { bm: 32, bn: 32, bk: 8 });
+  assert.ok(l4.splits >= 2 && l4.splits <= 16, `splits ${l4.splits}`);
+  assert.ok(l4.kSplit % l4.tile.bk === 0 && (l4.splits - 1) * l4.kSplit < 4608 && l4.splits * l4.kSplit >= 4608);
+  // batching 30 views raises M enough that no split is needed
+  assert.is(chooseGemmTiling(196 * 30, 512, 4608, DEFAULT_LIMITS, opts, true).splits, 1);
+  // the scratch cap bounds the split
+  assert.is(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, { ...opts, scratchLimitBytes: 196 * 512 * 4 }, true).splits, 1);
+});
+
+test("clear I3DErrors: arena over maxBufferSize, f16 without shader-f16", () => {
+  const { program, memory } = r50(10);
+  assert.throws(() => buildWebGpuPlan(program, memory), (e: unknown) =>
+    e instanceof I3DError && e.kind === "device" && /fewer views/.test(e.message));
+  const small = r50(1, undefined, [3, 8, 64, 64]);
+  assert.throws(() => buildWebGpuPlan(small.program, small.memory, {}, [], { weights: "f16" }),
+    (e: unknown) => e instanceof I3DError && e.kind === "device" && /shader-f16/.test(e.message));
+  const f16 = buildWebGpuPlan(small.program, small.memory, {}, ["shader-f16"], { weights: "f16" });
+  assert.equal(f16.requires.features, ["shader-f16"]);
+  assert.ok(Object.values(f16.shaders).some((s) => s.startsWith("enable f16;")));
+});
+
+test.run();
