@@ -54,7 +54,10 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
       program: inputs.program, memoryPlan: inputs.memoryPlan, constants: inputs.constants, threads: inputs.threads,
     });
   }
-  const adapter = decision.adapter ?? await acquireGpuAdapter();
+  // an adapter opens one device: the one found while deciding serves the first runner only
+  let adapter = decision.adapter;
+  decision.adapter = undefined;
+  adapter ??= await acquireGpuAdapter();
   const plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
     weights: inputs.precision ?? "f32",
   });
