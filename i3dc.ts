@@ -5,7 +5,10 @@
 //   i3dc convert <in.pth> <out.safetensors> [--float16]
 
 import process from "node:process";
+import { buildBundle } from "./compiler/bundle/write-bundle.ts";
 import { inspectGraph } from "./compiler/inspect.ts";
+import { bindCheckpoint } from "./models/checkpoint/bind.ts";
+import { readCheckpoint } from "./models/checkpoint/pth-reader.ts";
 import { convertCheckpoint } from "./models/checkpoint/convert.ts";
 import { buildGraph, parseInputShape } from "./models/build-graph.ts";
 import { resolveConfig } from "./models/config/resolve.ts";
@@ -19,6 +22,9 @@ const USAGE = `i3dc <command> [options]
 
 commands:
   inspect <config> [--input CxTxHxW] [--json]   layer table, parameter and multiply-add counts
+  build <config> [--input CxTxHxW] [--views N] [--backend webgpu|wasm|all] [-o DIR] [--esm]
+        [--checkpoint FILE] [--precision f32|f16] [--gpu-limits default|adapter]
+                                                 compiled plans as a bundle the runtime replays
   convert <in.pth> <out.safetensors> [--float16] the weights inference needs, without the pickle
 
 <config> is a model-zoo name (e.g. i3d_r50_32x2x1_100e_kinetics400_rgb), an MMAction2 .py config
@@ -54,6 +60,61 @@ async function inspect(argv: string[]): Promise<number> {
   return 0;
 }
 
+async function build(argv: string[]): Promise<number> {
+  const usage = "i3dc build <config> [--input 3x32x256x256] [--views N] [--backend webgpu|wasm|all] [-o DIR] [--esm] " +
+    "[--checkpoint FILE] [--precision f32|f16] [--gpu-limits default|adapter]";
+  const { values, positionals } = parseCommand(argv, {
+    input: { type: "string" },
+    views: { type: "string" },
+    backend: { type: "string" },
+    out: { type: "string", short: "o" },
+    esm: { type: "boolean" },
+    checkpoint: { type: "string" },
+    precision: { type: "string" },
+    "gpu-limits": { type: "string" },
+  }, usage);
+  if (positionals.length !== 1) throw new I3DError("usage", `expected one config (usage: ${usage})`);
+  const config = await resolveConfig(positionals[0]);
+  const clip = values.input ? parseInputShape(values.input) : defaultInputShape(config);
+  const views = intOption(values.views, "views") ?? 1;
+  const which = values.backend ?? "all";
+  if (!["webgpu", "wasm", "all"].includes(which)) throw new I3DError("usage", `--backend must be webgpu, wasm or all, got "${which}"`);
+  const backends = which === "all" ? ["webgpu", "wasm"] as const : [which as "webgpu" | "wasm"];
+  const precision = values.precision ?? "f32";
+  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const limitsFrom = values["gpu-limits"] ?? "default";
+  if (limitsFrom !== "default" && limitsFrom !== "adapter") throw new I3DError("usage", `--gpu-limits must be default or adapter`);
+  let gpuLimits: Record<string, number> | undefined;
+  let gpuFeatures: string[] | undefined;
+  if (limitsFrom === "adapter" || precision === "f16") {
+    // plan for this machine's GPU (its larger limits, its features)
+    const { acquireGpuAdapter } = await import("./runtime/webgpu/acquire-gpu.ts");
+    const adapter = await acquireGpuAdapter();
+    if (limitsFrom === "adapter") gpuLimits = adapter.limits;
+    gpuFeatures = adapter.features;
+  }
+  let weights;
+  let checkpointBytes: Uint8Array | undefined;
+  if (values.checkpoint) {
+    const { readFile } = await import("node:fs/promises");
+    checkpointBytes = new Uint8Array(await readFile(values.checkpoint));
+    const graph = buildGraph(config.model, clip, 1);
+    weights = bindCheckpoint(graph, await readCheckpoint(checkpointBytes), { source: values.checkpoint }).weights;
+  }
+  const outDir = values.out ?? `${config.name}.bundle`;
+  const { manifest, files } = await buildBundle({
+    configName: config.name, model: config.model, clip, batch: views, outDir, backends: [...backends],
+    gpuLimits, gpuFeatures, webgpuWeights: precision, weights, checkpointBytes, esm: values.esm ?? false,
+  });
+  const total = files.reduce((s, f) => s + f.bytes, 0);
+  process.stdout.write(
+    `wrote ${outDir}: ${files.length} files, ${(total / 2 ** 20).toFixed(1)} MiB ` +
+      `(${Object.keys(manifest.backends).join(" + ")}, ${views} view${views === 1 ? "" : "s"} of ${clip.join("x")}` +
+      `${weights ? ", weights packed" : ", weights from a checkpoint at load time"})\n`,
+  );
+  return 0;
+}
+
 async function convert(argv: string[]): Promise<number> {
   const usage = "i3dc convert <in.pth> <out.safetensors> [--float16]";
   const { values, positionals } = parseCommand(argv, { float16: { type: "boolean" } }, usage);
@@ -67,7 +128,7 @@ async function convert(argv: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect, convert };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect, build, convert };
 
 await runMain(async (argv) => {
   const [command, ...rest] = argv;
