@@ -26,7 +26,9 @@ const [views, ...clip] = golden.inputShape;
 const clip4 = clip as [number, number, number, number];
 const classes = golden.spec.head.numClasses;
 
-test.before(() => mkdirSync(TMP, { recursive: true }));
+test.before(() => {
+  mkdirSync(TMP, { recursive: true });
+});
 test.after(() => rmSync(TMP, { recursive: true, force: true }));
 
 async function weights() {
