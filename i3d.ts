@@ -5,6 +5,7 @@
 
 import process from "node:process";
 import { I3DError } from "./models/errors.ts";
+import { BENCH_USAGE, benchCommand } from "./runtime/cli/bench-command.ts";
 import { INFER_USAGE, inferCommand } from "./runtime/cli/infer-command.ts";
 import { runMain } from "./runtime/cli/main.ts";
 import { TEST_USAGE, testCommand } from "./runtime/cli/test-command.ts";
@@ -14,13 +15,14 @@ const USAGE = `i3d <command> [options]
 commands:
   ${INFER_USAGE}
   ${TEST_USAGE}
+  ${BENCH_USAGE}
 
 model options (every command): --config NAME|FILE (default i3d_r50_video_32x2x1_100e_kinetics400_rgb),
   --checkpoint PATH|URL (default: the config's zoo checkpoint, downloaded once into $I3D_CACHE),
   --backend auto|webgpu|wasm, --threads N, --batch N (views per model run), --non-strict,
   --label-map FILE, --precision f32|f16 (WebGPU weights)`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { infer: inferCommand, test: testCommand };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { infer: inferCommand, test: testCommand, bench: benchCommand };
 
 await runMain(async (argv) => {
   const [command, ...rest] = argv;

@@ -46,12 +46,15 @@ export interface RunnerInputs {
   threads?: number;
   /** WebGPU weight storage; f16 needs shader-f16 */
   precision?: "f32" | "f16";
+  /** WASM: record per-step times of each run (benchmarks) */
+  profile?: boolean;
 }
 
 export async function createRunner(decision: BackendDecision, inputs: RunnerInputs): Promise<ModelRunner> {
   if (decision.backend === "wasm") {
     return await createWasmRunner({
       program: inputs.program, memoryPlan: inputs.memoryPlan, constants: inputs.constants, threads: inputs.threads,
+      profile: inputs.profile,
     });
   }
   // an adapter opens one device: the one found while deciding serves the first runner only

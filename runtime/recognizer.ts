@@ -26,7 +26,9 @@ import { type PreparedInput, type PrepareOptions, prepareInput } from "./prepare
 export interface RecognizerOptions {
   config: ResolvedConfig;
   /** a local checkpoint file (.pth or .safetensors); resolve URLs/zoo downloads before */
-  checkpointPath: string;
+  checkpointPath?: string;
+  /** weights already in memory, by state_dict key (instead of checkpointPath; e.g. benchmarks) */
+  weights?: WeightMap;
   backend?: BackendChoice;
   /** WASM worker threads (default: all cores) */
   threads?: number;
@@ -70,6 +72,15 @@ export interface VideoClassification extends Classification {
   prepared: Omit<PreparedInput, "input">;
 }
 
+/** Weights in memory seen as a checkpoint's state_dict, so they bind (and are checked) the same way. */
+function inMemoryStateDict(weights: WeightMap): Parameters<typeof bindCheckpoint>[1]["stateDict"] {
+  const entries = [...weights].map(([key, t]) => [key, {
+    key, dtype: "float32" as const, shape: t.shape, toFloat32: () => t.data,
+    toBytes: () => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+  }] as const);
+  return new Map(entries) as unknown as Parameters<typeof bindCheckpoint>[1]["stateDict"];
+}
+
 /** Views per run the backends do well with (WASM: layer4's GEMMs want M >= ~400 rows). */
 const DEFAULT_BATCH: Record<BackendName, number> = { wasm: 2, webgpu: 2 };
 
@@ -99,9 +110,15 @@ export class Recognizer {
     const config = options.config;
     const clip = defaultInputShape(config);
     const graph = buildGraph(config.model, clip, 1);
-    const checkpoint = await readCheckpoint(options.checkpointPath);
     const strict = options.strict ?? true;
-    const bound = bindCheckpoint(graph, checkpoint, { strict, source: options.checkpointPath });
+    let bound: ReturnType<typeof bindCheckpoint>;
+    if (options.weights) {
+      bound = bindCheckpoint(graph, { stateDict: inMemoryStateDict(options.weights) }, { strict, source: "weights" });
+    } else {
+      if (!options.checkpointPath) throw new I3DError("usage", "no checkpoint given");
+      const checkpoint = await readCheckpoint(options.checkpointPath);
+      bound = bindCheckpoint(graph, checkpoint, { strict, source: options.checkpointPath });
+    }
     const report = {
       missing: bound.missing,
       unexpected: bound.unexpected,
