@@ -1,0 +1,281 @@
+// Lowers a compiled Program (conv / max_pool / attention / head only) and its memory plan to
+// a WasmPlan: picks each op's kernel and blocking from its shape, lays out linear memory,
+// records where every packed weight goes and how each step is split into tiles. Every address
+// and size ends up folded into the kernels (kernels/wasm/plan-module.ts emits them from the
+// specs), so a plan is specific to its program and batch, and independent of the thread count.
+//
+// Linear memory: [control | weights (zero and -inf buffers, packed constants) | arena (the
+// memory plan's activations) | extra (stem input with its padding, attention panels, NCTHW
+// staging when the arena has no room) | per-thread scratch].
+
+import { I3DError } from "../../models/errors.ts";
+import type { Triple } from "../../models/model-spec.ts";
+import type { AttentionOp, ConvOp, HeadOp, Program } from "../ir.ts";
+import { actElements, positions } from "../ir.ts";
+import type { MemoryPlan } from "../passes/plan-memory.ts";
+import type { AttentionShape, ConvKernelSpec, KernelSpec } from "./kernel-specs.ts";
+import { CONTROL, planMemoryBytes, type PlanStep, type RegionLayout, type WasmPlanMeta, type WeightSlot } from "./wasm-plan.ts";
+import { attentionPackedBytes, attentionScratchBytes, convChunks, paddedCout, tilesPerView } from "./work-split.ts";
+
+export interface WasmPlanOptions {
+  /** micro-tile rows (4) and columns (8, a multiple of 4) */
+  mr?: number;
+  nr?: number;
+  /** conv tile rows / columns (multiples of mr / nr); small values make tests cover tile edges */
+  convTileRows?: number;
+  convTileCols?: number;
+  /** conv cache blocking: "auto" (by K, see convTiling) or forced */
+  convLoopOrder?: "auto" | "rows" | "cols";
+  /** attention query rows per tile (multiple of mr) */
+  attentionRows?: number;
+  /** max-pool output positions per tile */
+  poolRows?: number;
+}
+
+const MAX_MEMORY = 65536 * 65536;
+
+const align = (x: number, a = 64) => Math.ceil(x / a) * a;
+
+/**
+ * Cache blocking of a conv from its K (measured on a Zen 5 core, 48 KiB L1D, 1 MiB L2):
+ * when one nr-column weight panel (K*nr*4 bytes) fits in L1 with room to spare, the tile
+ * walks column panels outer and streams up to ~256 KiB of rows (mc) past each panel; larger
+ * K walk the micro-tile rows outer, so the 4 rows' K values stay in L1 across the panels.
+ */
+export function convTiling(
+  K: number, mr: number, nr: number, order: "auto" | "rows" | "cols" = "auto",
+): { mc: number; nc: number; colsOuter: boolean } {
+  if (order === "cols" || (order === "auto" && K * nr * 4 <= 32 * 1024)) {
+    const mc = Math.max(4 * mr, Math.min(256, Math.floor((256 * 1024) / (K * 4) / mr) * mr));
+    return { mc, nc: 64, colsOuter: true };
+  }
+  return { mc: 64, nc: 64, colsOuter: false };
+}
+
+function describe(spec: KernelSpec): string {
+  switch (spec.kind) {
+    case "input_transpose":
+      return `NCTHW -> channels-last ${spec.c}x${spec.t}x${spec.h}x${spec.w}`;
+    case "conv":
+      return `conv ${spec.kernel.join("x")} s${spec.stride.join(",")} p${spec.padding.join(",")} ${spec.cin}->${spec.cout} @${spec.outT}x${spec.outH}x${spec.outW}`;
+    case "max_pool":
+      return `max_pool ${spec.kernel.join("x")} s${spec.stride.join(",")} p${spec.padding.join(",")} c${spec.c} @${spec.outT}x${spec.outH}x${spec.outW}`;
+    case "attention_pack":
+      return `attention panels Nk=${spec.nk} d=${spec.d} dv=${spec.dv}`;
+    case "attention":
+      return `attention ${spec.mode} Nq=${spec.nq} Nk=${spec.nk} d=${spec.d} dv=${spec.dv}`;
+    case "head":
+      return `head avg ${spec.positions} positions, ${spec.c}->${spec.classes}`;
+  }
+}
+
+function flopsPerView(spec: KernelSpec): number {
+  switch (spec.kind) {
+    case "conv":
+      return 2 * spec.outT * spec.outH * spec.outW * spec.cout * spec.cin * spec.kernel[0] * spec.kernel[1] * spec.kernel[2];
+    case "attention":
+      return 2 * spec.nq * spec.nk * (spec.d + spec.dv);
+    case "head":
+      return 2 * spec.c * spec.classes;
+    default:
+      return 0;
+  }
+}
+
+export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: WasmPlanOptions = {}): WasmPlanMeta {
+  const mr = opts.mr ?? 4, nr = opts.nr ?? 8;
+  if (!Number.isInteger(mr) || mr < 1 || !Number.isInteger(nr) || nr < 4 || nr % 4 !== 0) throw new Error(`bad micro-tile ${mr}x${nr}`);
+  const T = program.tensors;
+  const input = T[program.input];
+  const batch = input.n;
+  for (const op of program.ops) {
+    if (!["conv", "max_pool", "attention", "head"].includes(op.kind)) {
+      throw new Error(`the wasm backend cannot run op kind ${op.kind} (${op.name}); compile() the program first`);
+    }
+  }
+
+  // The stem reads kw*cin contiguous floats per tap row when its input is stored with its
+  // padding in memory (all three dims, so it needs no bounds checks at all).
+  const readers = program.ops.filter((op) => op.inputs.includes(program.input));
+  const stem = readers.length === 1 && readers[0].kind === "conv" ? readers[0] : undefined;
+  const wideStem = stem !== undefined && input.c * stem.kernel[2] <= 48 && stem.dilation[2] === 1;
+  const storedPad: Triple = wideStem ? stem.padding : [0, 0, 0];
+  const isWide = (op: ConvOp) => wideStem && op === stem;
+
+  const attentionShape = (op: AttentionOp): AttentionShape => {
+    const [theta, phi, g] = op.inputs.map((n) => T[n]);
+    return { nq: positions(theta), nk: positions(phi), d: theta.c, dv: g.c, nr };
+  };
+  const attentionRows = (nq: number) => Math.min(opts.attentionRows ?? 32, align(nq, mr));
+
+  // ---- weights region: zero and -inf buffers, then every op's packed constants ----
+  const slots: WeightSlot[] = [];
+  const slot = (packing: WeightSlot["packing"], floats: number, constant?: string): WeightSlot => {
+    const s: WeightSlot = { constant, offset: -1, bytes: align(floats * 4), packing };
+    slots.push(s);
+    return s;
+  };
+  let maxChunk = 4, maxPoolC = 4, scratchPerThread = 64, attentionPackBytes = 0;
+  for (const op of program.ops) {
+    if (op.kind === "conv") {
+      maxChunk = Math.max(maxChunk, convChunks({ kernel: op.kernel, cin: T[op.inputs[0]].c, wide: isWide(op) }).chunk);
+    } else if (op.kind === "max_pool") {
+      maxPoolC = Math.max(maxPoolC, T[op.inputs[0]].c);
+    } else if (op.kind === "attention") {
+      const shape = attentionShape(op);
+      const packed = attentionPackedBytes(shape);
+      attentionPackBytes = Math.max(attentionPackBytes, batch * (align(packed.phi) + align(packed.g)));
+      scratchPerThread = Math.max(scratchPerThread, align(attentionScratchBytes({ qb: attentionRows(shape.nq), nk: shape.nk, nr })));
+    }
+  }
+  const zeros = slot({ kind: "fill", length: maxChunk, value: "zero" }, maxChunk);
+  const negInf = slot({ kind: "fill", length: maxPoolC, value: "-inf" }, maxPoolC);
+  const convSlots = new Map<ConvOp, { w: WeightSlot; b: WeightSlot }>();
+  const headSlots = new Map<HeadOp, { w: WeightSlot; b: WeightSlot }>();
+  for (const op of program.ops) {
+    if (op.kind === "conv") {
+      const cin = T[op.inputs[0]].c, cout = T[op.output].c;
+      const K = cin * op.kernel[0] * op.kernel[1] * op.kernel[2];
+      const np = paddedCout({ cout, nr });
+      convSlots.set(op, {
+        w: slot({ kind: "conv_panels", cout, cin, kernel: op.kernel, nr }, np * K, op.weight),
+        b: slot({ kind: "padded_vector", length: cout, paddedLength: np }, np, op.bias),
+      });
+    } else if (op.kind === "head") {
+      const c = T[op.inputs[0]].c, classes = T[op.output].c;
+      headSlots.set(op, {
+        w: slot({ kind: "raw", length: classes * c }, classes * c, op.weight),
+        b: slot({ kind: "raw", length: classes }, classes, op.bias),
+      });
+    }
+  }
+
+  // ---- layout ----
+  const controlBytes = align(4 * (CONTROL.firstCounter + 2 * program.ops.length + 1), 4096);
+  let cursor = controlBytes;
+  for (const s of slots) {
+    s.offset = cursor;
+    cursor += s.bytes;
+  }
+  const layout: RegionLayout = {
+    control: 0, controlBytes, weights: controlBytes, weightsBytes: cursor - controlBytes,
+    arena: cursor, arenaBytes: align(memoryPlan.arenaElements * 4), extra: 0, extraBytes: 0, scratch: 0,
+    scratchBytesPerThread: scratchPerThread,
+  };
+  cursor += layout.arenaBytes;
+  layout.extra = cursor;
+  const addr = (tensor: string) => {
+    const p = memoryPlan.placements[tensor];
+    if (!p) throw new Error(`memory plan has no placement for ${tensor}`);
+    return layout.arena + p.offset * 4;
+  };
+  const inputBytes = actElements(input) * 4;
+  let storedInput: number;
+  if (wideStem) {
+    storedInput = cursor;
+    cursor += align(batch * (input.t + 2 * storedPad[0]) * (input.h + 2 * storedPad[1]) * (input.w + 2 * storedPad[2]) * input.c * 4);
+  } else storedInput = addr(program.input);
+  // NCTHW staging: a part of the arena the channels-last input does not occupy (nothing else
+  // is live before the first op), else extra space
+  let staging: number;
+  const inArenaStart = storedInput - layout.arena, inArenaEnd = align(inArenaStart + inputBytes);
+  if (wideStem && layout.arenaBytes >= inputBytes) staging = layout.arena;
+  else if (!wideStem && inArenaStart >= inputBytes) staging = layout.arena;
+  else if (!wideStem && layout.arenaBytes - inArenaEnd >= inputBytes) staging = layout.arena + inArenaEnd;
+  else {
+    staging = cursor;
+    cursor += align(inputBytes);
+  }
+  const attentionPack = cursor;
+  cursor += attentionPackBytes;
+  layout.extraBytes = cursor - layout.extra;
+  layout.scratch = align(cursor, 4096);
+  if (planMemoryBytes({ layout }, 1) > MAX_MEMORY) {
+    throw new I3DError(
+      "device",
+      `the wasm backend needs ${(planMemoryBytes({ layout }, 1) / 2 ** 30).toFixed(2)} GiB of linear memory at batch ${batch} (limit 4 GiB); use a smaller batch`,
+    );
+  }
+
+  // ---- steps ----
+  const specs: { name: string; spec: KernelSpec }[] = [{
+    name: "input",
+    spec: { kind: "input_transpose", c: input.c, t: input.t, h: input.h, w: input.w, storedPad, source: staging, output: storedInput },
+  }];
+  for (const op of program.ops) {
+    if (op.kind === "conv") {
+      const x = T[op.inputs[0]], y = T[op.output];
+      const readsInput = op.inputs[0] === program.input;
+      const K = x.c * op.kernel[0] * op.kernel[1] * op.kernel[2];
+      const tiling = convTiling(K, mr, nr, opts.convLoopOrder);
+      const spec: ConvKernelSpec = {
+        kind: "conv", inT: x.t, inH: x.h, inW: x.w, cin: x.c, storedPad: readsInput ? storedPad : [0, 0, 0],
+        outT: y.t, outH: y.h, outW: y.w, cout: y.c,
+        kernel: op.kernel, stride: op.stride, padding: op.padding, dilation: op.dilation, relu: op.relu,
+        input: readsInput ? storedInput : addr(op.inputs[0]), output: addr(op.output),
+        residual: op.residual ? addr(op.residual) : undefined,
+        weights: convSlots.get(op)!.w.offset, bias: convSlots.get(op)!.b.offset, zeros: zeros.offset,
+        mr, nr,
+        mc: Math.min(opts.convTileRows ?? tiling.mc, align(positions(y), mr)),
+        nc: Math.min(opts.convTileCols ?? tiling.nc, paddedCout({ cout: y.c, nr })),
+        wide: isWide(op), colsOuter: tiling.colsOuter,
+      };
+      specs.push({ name: op.name, spec });
+    } else if (op.kind === "max_pool") {
+      const x = T[op.inputs[0]], y = T[op.output];
+      specs.push({
+        name: op.name,
+        spec: {
+          kind: "max_pool", inT: x.t, inH: x.h, inW: x.w, c: x.c, outT: y.t, outH: y.h, outW: y.w,
+          kernel: op.kernel, stride: op.stride, padding: op.padding,
+          input: op.inputs[0] === program.input ? storedInput : addr(op.inputs[0]), output: addr(op.output),
+          negInf: negInf.offset, rowsPerTile: opts.poolRows ?? Math.max(1, Math.floor(16384 / x.c)),
+        },
+      });
+    } else if (op.kind === "attention") {
+      const shape = attentionShape(op);
+      const phiPacked = attentionPack, gPacked = attentionPack + batch * align(attentionPackedBytes(shape).phi);
+      const [theta, phi, g] = op.inputs.map(addr);
+      specs.push({ name: op.name, spec: { kind: "attention_pack", ...shape, phi, g, phiPacked, gPacked } });
+      specs.push({
+        name: op.name,
+        spec: {
+          kind: "attention", ...shape, mode: op.mode,
+          scale: op.mode === "softmax" ? op.preScale : op.preScale * op.postScale,
+          theta, phiPacked, gPacked, y: addr(op.output),
+          scratch: layout.scratch, scratchStride: layout.scratchBytesPerThread, qb: attentionRows(shape.nq), mr,
+        },
+      });
+    } else if (op.kind === "head") {
+      const x = T[op.inputs[0]];
+      specs.push({
+        name: op.name,
+        spec: {
+          kind: "head", positions: positions(x), c: x.c, classes: T[op.output].c, input: addr(op.inputs[0]),
+          features: addr(op.features), logits: addr(op.output),
+          weight: headSlots.get(op)!.w.offset, bias: headSlots.get(op)!.b.offset,
+        },
+      });
+    }
+  }
+  if (CONTROL.firstCounter + specs.length > controlBytes / 4) throw new Error("control region too small");
+  const steps: PlanStep[] = specs.map(({ name, spec }, i) => ({
+    kind: spec.kind, name, export: `s${i}`, kernel: spec, tilesPerView: tilesPerView(spec),
+    flopsPerView: flopsPerView(spec), describe: describe(spec),
+  }));
+
+  return {
+    format: "i3d-wasm-plan",
+    version: 1,
+    batch,
+    input: { c: input.c, t: input.t, h: input.h, w: input.w, staging },
+    outputs: {
+      features: { offset: addr(program.outputs.features), perView: actElements(T[program.outputs.features]) / batch },
+      clsScore: { offset: addr(program.outputs.clsScore), perView: actElements(T[program.outputs.clsScore]) / batch },
+    },
+    layout,
+    weightSlots: slots,
+    steps,
+    blocking: { mr, nr },
+  };
+}

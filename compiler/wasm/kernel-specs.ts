@@ -1,0 +1,144 @@
+// What each WebAssembly kernel of a plan is asked to compute, as plain data: shapes, the byte
+// addresses of its operands in linear memory, and its blocking. kernels/wasm/ turns each spec
+// into one specialised function (every size and address folded into the code); the work
+// split into tiles is in work-split.ts. Variant choice (relaxed FMA or mul+add) is per module,
+// not per spec.
+
+import type { Triple } from "../../models/model-spec.ts";
+
+/** NCTHW clip -> channels-last view, stored with `storedPad` zeros around it */
+export interface InputTransposeSpec {
+  kind: "input_transpose";
+  c: number;
+  t: number;
+  h: number;
+  w: number;
+  storedPad: Triple;
+  /** NCTHW source and channels-last destination, byte addresses */
+  source: number;
+  output: number;
+}
+
+/**
+ * Implicit-GEMM 3-D conv with fused epilogue: C[m, n] = bias[n] + sum_k A[m, k] B[k, n]
+ * (+ residual) (ReLU); m = output position of one view, n = output channel, k = (tap, cin).
+ */
+export interface ConvKernelSpec {
+  kind: "conv";
+  /** input per view: logical size and channels */
+  inT: number;
+  inH: number;
+  inW: number;
+  cin: number;
+  /**
+   * zero padding materialised around the input in memory, per (t, h, w): the stored view is
+   * (inT + 2p) x (inH + 2p) x (inW + 2p). Taps inside it need no bounds check.
+   */
+  storedPad: Triple;
+  outT: number;
+  outH: number;
+  outW: number;
+  cout: number;
+  kernel: Triple;
+  stride: Triple;
+  padding: Triple;
+  dilation: Triple;
+  relu: boolean;
+  /** byte addresses in linear memory */
+  input: number;
+  output: number;
+  residual?: number;
+  /** nr-column weight panels (see pack-weights.ts) and the bias padded to a multiple of nr */
+  weights: number;
+  bias: number;
+  /** at least `chunk` floats of zeros (read for taps in unmaterialised padding) */
+  zeros: number;
+  /** micro-tile rows and columns (nr multiple of 4), tile rows (multiple of mr) and columns (multiple of nr) */
+  mr: number;
+  nr: number;
+  mc: number;
+  nc: number;
+  /** read kw*cin contiguous floats per (t, h) tap row (needs storedPad[2] >= padding[2], dilation[2] = 1) */
+  wide: boolean;
+  /** loop order inside a tile: column panels outer (else micro-tile rows outer) */
+  colsOuter: boolean;
+}
+
+/** 3-D max pool, -inf padding, floor output size */
+export interface MaxPoolKernelSpec {
+  kind: "max_pool";
+  inT: number;
+  inH: number;
+  inW: number;
+  c: number;
+  outT: number;
+  outH: number;
+  outW: number;
+  kernel: Triple;
+  stride: Triple;
+  padding: Triple;
+  input: number;
+  output: number;
+  /** address of at least c floats of -inf */
+  negInf: number;
+  rowsPerTile: number;
+}
+
+/** per view: theta [nq, d], phi [nk, d], g [nk, dv] */
+export interface AttentionShape {
+  nq: number;
+  nk: number;
+  d: number;
+  dv: number;
+  /** panel width (the micro-kernel's nr) */
+  nr: number;
+}
+
+/** copies phi and g of each view into nr-column panels: phi as [nk/nr][d][nr] (phiᵀ), g as [dv/nr][nk][nr] */
+export interface AttentionPackSpec extends AttentionShape {
+  kind: "attention_pack";
+  phi: number;
+  g: number;
+  /** packed copies, one per view at view * attentionPackedBytes() */
+  phiPacked: number;
+  gPacked: number;
+}
+
+/** y = softmax_rows(theta · phiᵀ * scale) · g, or (theta · phiᵀ * scale) · g in "scale" mode */
+export interface AttentionKernelSpec extends AttentionShape {
+  kind: "attention";
+  mode: "softmax" | "scale";
+  /** multiplies theta·phiᵀ: preScale (softmax) or preScale * postScale (scale) */
+  scale: number;
+  theta: number;
+  phiPacked: number;
+  gPacked: number;
+  y: number;
+  /** per-thread scratch: thread * scratchStride bytes from scratch; needs attentionScratchBytes() */
+  scratch: number;
+  scratchStride: number;
+  /** query rows per tile (multiple of mr) */
+  qb: number;
+  mr: number;
+}
+
+/** global average pool + linear of one view: features [c], logits [classes] (W row-major [classes, c]) */
+export interface HeadKernelSpec {
+  kind: "head";
+  positions: number;
+  c: number;
+  classes: number;
+  input: number;
+  features: number;
+  logits: number;
+  weight: number;
+  bias: number;
+}
+
+export type KernelSpec =
+  | InputTransposeSpec
+  | ConvKernelSpec
+  | MaxPoolKernelSpec
+  | AttentionPackSpec
+  | AttentionKernelSpec
+  | HeadKernelSpec;
