@@ -11,6 +11,7 @@ import { I3DError } from "../models/errors.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { createWasmRunner } from "./wasm/wasm-runner.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "./webgpu/acquire-gpu.ts";
+import { probeAdapterQuietly } from "./webgpu/probe-adapter.ts";
 import { createWebGpuRunner } from "./webgpu/webgpu-runner.ts";
 
 export type BackendChoice = BackendName | "auto";
@@ -27,6 +28,13 @@ export async function chooseBackend(choice: BackendChoice): Promise<BackendDecis
   if (choice === "wasm") return { backend: "wasm", reason: "--backend wasm" };
   if (choice === "webgpu") return { backend: "webgpu", adapter: await acquireGpuAdapter(), reason: "--backend webgpu" };
   if (choice !== "auto") throw new I3DError("usage", `unknown backend "${choice}" (auto, webgpu or wasm)`);
+  // Node/Bun: look first from a child process, so that a machine without a hardware GPU never
+  // loads Dawn (and its stderr warnings) into this process
+  const probe = await probeAdapterQuietly();
+  if (probe && !probe.found) return { backend: "wasm", reason: `no usable GPU (${probe.error})` };
+  if (probe?.software) {
+    return { backend: "wasm", reason: `${probe.description} is a software adapter; WASM is faster on a CPU` };
+  }
   let adapter: GpuAdapterHandle;
   try {
     adapter = await acquireGpuAdapter();

@@ -10,7 +10,10 @@ export function parseCommand<O extends OptionSpec>(argv: string[], options: O, u
   try {
     return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    let msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    // "-3" after an option reads as an option to parseArgs; say what is wrong in our words
+    const ambiguous = /Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(msg);
+    if (ambiguous) msg = `${ambiguous[1]} needs a value (a value starting with "-" is not accepted)`;
     throw new I3DError("usage", `${msg.replace(/\. To specify a positional.*$/, "")} (usage: ${usage})`);
   }
 }

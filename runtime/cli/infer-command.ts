@@ -1,7 +1,7 @@
 // `i3d infer <input>... ` — the product's main job: top-k Kinetics-400 actions for each video,
 // computed as MMAction2's tools/test.py would from the same checkpoint.
 
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
 import { basename } from "node:path";
 import process from "node:process";
 import { encodeNpy } from "../../models/npy.ts";
@@ -103,6 +103,18 @@ export async function inferCommand(argv: string[]): Promise<number> {
     throw new I3DError("usage", `--decoder must be auto, system or wasm, got "${decoder}"`);
   }
 
+  // cheap checks before the model loads (and before a zoo checkpoint downloads)
+  if (values.features && positionals.length > 1 && !values.features.includes("{name}")) {
+    throw new I3DError("usage", "--features with several inputs needs a {name} placeholder in the file name, e.g. feats-{name}.npy");
+  }
+  for (const input of positionals) {
+    try {
+      await stat(input);
+    } catch {
+      throw new I3DError("video", `${input}: no such file or folder`);
+    }
+  }
+
   const recognizer = await loadRecognizerFromFlags(values);
   try {
     let failures = 0;
@@ -148,7 +160,7 @@ export async function inferCommand(argv: string[]): Promise<number> {
         if (started) frames.done();
         // one bad input among many is reported and the rest still run; alone, it is the error
         if (positionals.length === 1 || !(e instanceof I3DError)) throw e;
-        process.stderr.write(`error: ${input}: ${e.message}\n`);
+        process.stderr.write(e.message.includes(input) ? `error: ${e.message}\n` : `error: ${input}: ${e.message}\n`);
         failures++;
       }
     }
