@@ -1,0 +1,38 @@
+// The PyTorch goldens on this machine's WebGPU adapter (fp32, and f16 weights where the adapter
+// has shader-f16): per-view logits vs the float64 oracle. Meant for a real GPU, where CI never
+// runs: node tools/node-ts.js bench/webgpu/golden-check.ts
+
+import { compile } from "../../compiler/compile.ts";
+import { materializeConstants } from "../../compiler/materialize-constants.ts";
+import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
+import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
+import { bindCheckpoint } from "../../models/checkpoint/bind.ts";
+import { readCheckpoint } from "../../models/checkpoint/pth-reader.ts";
+import { buildGraph } from "../../models/build-graph.ts";
+import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
+import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
+import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
+
+for (const name of goldenNames()) {
+  const golden = loadGolden(name);
+  const [views, ...clip] = golden.inputShape;
+  const graph = buildGraph(golden.spec, clip as [number, number, number, number], views);
+  const { weights } = bindCheckpoint(graph, await readCheckpoint(golden.checkpoints[0].path));
+  const program = compile(graph);
+  const constants = materializeConstants(program, weights);
+  for (const dtype of ["f32", "f16"] as const) {
+    const adapter = await acquireGpuAdapter();
+    if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
+    const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, { weights: dtype });
+    const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), adapter });
+    try {
+      const out = await runner.run(golden.input, views);
+      const r = compareLogits(out.clsScore, golden.clsScore, golden.spec.head.numClasses);
+      console.log(`${adapter.description}  ${name} ${dtype}: max |logit - golden| ${r.maxAbs.toExponential(2)}, top-5 ${r.top5Agree ? "identical" : "DIFFERS"}`);
+    } finally {
+      await runner.dispose();
+    }
+  }
+}
+process.exit(0);

@@ -1,0 +1,108 @@
+// `i3d test` end to end on a small generated dataset: the test media copied under new names,
+// labels chosen from what the golden model itself predicts for each video (so top-1/top-5 hits
+// and misses are known in advance), one corrupt video, and the metrics checked against values
+// worked out by hand from those predictions (MMAction2 0.x rules: top-k over argsort;
+// mean_class_accuracy over the classes present among labels and predictions).
+
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { ROOT, runCli } from "../helpers/run-cli.ts";
+
+const test = suite("i3d test (CLI)");
+const MEDIA = `${ROOT}spec/fixtures/media/`;
+const CONFIG = `${ROOT}spec/e2e/fixtures/configs/i3d_r50_video.json`;
+const CHECKPOINT = `${ROOT}spec/fixtures/goldens/i3d_r50/checkpoint.pth`;
+const FAST = ["--clips", "1", "--crops", "1", "--backend", "wasm"];
+
+let dir = "";
+const predicted: Record<string, { index: number; score: number }[]> = {};
+const scores: Record<string, number[]> = {};
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "i3d-test-"));
+  for (const [from, to] of [["demo.mp4", "a.mp4"], ["test.mp4", "b.mp4"], ["test.avi", "c.avi"], ["demo.mp4", "d.mp4"]]) {
+    copyFileSync(`${MEDIA}${from}`, join(dir, to));
+  }
+  writeFileSync(join(dir, "broken.mp4"), readFileSync(`${MEDIA}demo.mp4`).subarray(0, 4000));
+  // what the model predicts for each video, through the same pipeline settings
+  const r = await runCli("node", "i3d", ["infer", join(dir, "a.mp4"), join(dir, "b.mp4"), join(dir, "c.avi"),
+    "--config", CONFIG, "--checkpoint", CHECKPOINT, "--json", "--topk", "6", ...FAST]);
+  assert.is(r.code, 0, r.stderr);
+  for (const line of r.stdout.trim().split("\n")) {
+    const o = JSON.parse(line);
+    const name = o.input.split("/").pop();
+    predicted[name] = o.topk;
+    scores[name] = o.scores;
+  }
+});
+
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("metrics match the hand-computed values; the corrupt video is skipped and counted", async () => {
+  const a = predicted["a.mp4"], b = predicted["b.mp4"], c = predicted["c.avi"];
+  // a: label = its top-1 (top-1 hit); b: label = its 3rd (top-5 hit, top-1 miss);
+  // c: label = its 6th (miss); d (same video as a): label = a's 2nd (top-5 hit only);
+  // broken: skipped, so never counted
+  const labels = { "a.mp4": a[0].index, "b.mp4": b[2].index, "c.avi": c[5].index, "d.mp4": a[1].index, "broken.mp4": 7 };
+  const list = Object.entries(labels).map(([f, l]) => `${f} ${l}`).join("\n");
+  writeFileSync(join(dir, "list.txt"), `${list}\n`);
+  const out = join(dir, "result.json");
+  const r = await runCli("node", "i3d", ["test", CONFIG, CHECKPOINT, "--ann-file", join(dir, "list.txt"),
+    "--data-prefix", dir, "--out", out, "--eval", "top_k_accuracy", "mean_class_accuracy", ...FAST]);
+  assert.is(r.code, 1, "a skipped video makes the exit status non-zero");
+  assert.match(r.stdout, /skipped .*broken\.mp4/);
+  assert.match(r.stdout, /evaluated 4 of 5 videos \(1 skipped\)/);
+  // top-1: a only -> 1/4; top-5: a, b, d -> 3/4
+  assert.match(r.stdout, /^top1_acc: 0\.2500$/m);
+  assert.match(r.stdout, /^top5_acc: 0\.7500$/m);
+  // mean class accuracy over classes among labels and argmax predictions:
+  // classes = {a0, b2, c5, a1} (labels) U {a0, b0, c0} (predictions: d predicts a0 too)
+  const predictions = [a[0].index, b[0].index, c[0].index, a[0].index];
+  const truth = [labels["a.mp4"], labels["b.mp4"], labels["c.avi"], labels["d.mp4"]];
+  const classes = [...new Set([...truth, ...predictions])];
+  const recall = classes.map((k) => {
+    const rows = truth.map((t, i) => [t, predictions[i]]).filter(([t]) => t === k);
+    return rows.length ? rows.filter(([t, p]) => t === p).length / rows.length : 0;
+  });
+  const mean = recall.reduce((s, x) => s + x, 0) / recall.length;
+  assert.match(r.stdout, new RegExp(`^mean_class_accuracy: ${mean.toFixed(4).replace(".", "\\.")}$`, "m"));
+  // MMAction2's log block is there too
+  assert.match(r.stdout, /Evaluating top_k_accuracy \.\.\.\n\ntop1_acc\t0\.2500\ntop5_acc\t0\.7500/);
+
+  // --out: a JSON list of per-video 400-float lists in annotation order, null for the skipped one
+  const result = JSON.parse(readFileSync(out, "utf8"));
+  assert.is(result.length, 5);
+  assert.is(result[4], null);
+  for (const [i, name] of ["a.mp4", "b.mp4", "c.avi", "a.mp4"].entries()) {
+    assert.is(result[i].length, 400);
+    const diff = Math.max(...result[i].map((x: number, j: number) => Math.abs(x - scores[name][j])));
+    assert.ok(diff < 1e-6, `${name}: ${diff}`);
+  }
+});
+
+test("--eval top_k_accuracy alone prints no mean class accuracy; --limit stops early", async () => {
+  writeFileSync(join(dir, "list2.txt"), `a.mp4 ${predicted["a.mp4"][0].index}\nb.mp4 1\nc.avi 2\n`);
+  const r = await runCli("node", "i3d", ["test", CONFIG, CHECKPOINT, "--ann-file", join(dir, "list2.txt"),
+    "--data-prefix", dir, "--eval", "top_k_accuracy", "--limit", "1", ...FAST]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^top1_acc: 1\.0000$/m);
+  assert.not.match(r.stdout, /mean_class_accuracy/);
+});
+
+test("bad arguments are one-line usage errors", async () => {
+  for (const [args, message] of [
+    [["test", CONFIG, CHECKPOINT], /--ann-file is required/],
+    [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval", "accuracy"], /unsupported metric "accuracy"/],
+    [["test", CONFIG], /expected <config> <checkpoint>/],
+  ] as [string[], RegExp][]) {
+    const r = await runCli("node", "i3d", args);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.is(r.stderr.trim().split("\n").length, 1);
+  }
+});
+
+test.run();
