@@ -107,13 +107,10 @@ export async function inferCommand(argv: string[]): Promise<number> {
   if (values.features && positionals.length > 1 && !values.features.includes("{name}")) {
     throw new I3DError("usage", "--features with several inputs needs a {name} placeholder in the file name, e.g. feats-{name}.npy");
   }
-  for (const input of positionals) {
-    try {
-      await stat(input);
-    } catch {
-      throw new I3DError("video", `${input}: no such file or folder`);
-    }
-  }
+  // nothing to do at all: say so before a checkpoint download (with some inputs present, the
+  // missing ones are reported in turn and the others still run)
+  const present = await Promise.all(positionals.map((p) => stat(p).then(() => true, () => false)));
+  if (!present.some(Boolean)) throw new I3DError("video", `${positionals[0]}: no such file or folder`);
 
   const recognizer = await loadRecognizerFromFlags(values);
   try {
