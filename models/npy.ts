@@ -88,7 +88,11 @@ function parseHeader(text: string, fail: (why: string) => never): Header {
         }
         const m = /^\d{1,16}L?/.exec(text.slice(i, i + 20));
         if (!m) fail(`header shape has a non-integer at character ${i}`);
-        dims.push(Number(m[0].replace("L", "")));
+        const digits = m[0].replace("L", "");
+        const dim = Number(digits);
+        // 16 digits may pass 2^53, where Number() rounds: the shape would be silently wrong
+        if (!Number.isSafeInteger(dim)) fail(`shape dimension ${digits} is too large (not a safe integer)`);
+        dims.push(dim);
         if (dims.length > MAX_RANK) fail(`shape has more than ${MAX_RANK} dimensions`);
         i += m[0].length;
         ws();
@@ -163,13 +167,17 @@ export function decodeNpy(input: Uint8Array, source = "npy data"): NpyArray {
     const hint = header.descr.startsWith(">") ? " (big-endian)" : "";
     return fail(`unsupported dtype '${printable(header.descr, 40)}'${hint}; expected <f4, <f8, <i8, <i4 or |u1`);
   }
-  let numel = 1;
-  for (const d of header.shape) numel *= d;
+  // numpy's own rule: the product of the non-zero dimensions (in bytes) must not overflow,
+  // even when a zero dimension makes the array empty
+  let nonZero = ctor.BYTES_PER_ELEMENT;
+  for (const d of header.shape) if (d > 0) nonZero *= d;
+  const numel = header.shape.includes(0) ? 0 : nonZero / ctor.BYTES_PER_ELEMENT;
   const dataStart = headerStart + headerLength;
   const need = numel * ctor.BYTES_PER_ELEMENT;
   if (!Number.isSafeInteger(need) || dataStart + need !== bytes.length) {
     fail(`has ${bytes.length - dataStart} data bytes, shape (${header.shape.join(", ")}) of ${header.descr} needs ${need}`);
   }
+  if (!Number.isSafeInteger(nonZero)) fail(`shape (${header.shape.join(", ")}) is too large (its size overflows)`);
   const copy = bytes.slice(dataStart, dataStart + need);
   return { shape: header.shape, data: new ctor(copy.buffer, 0, numel) };
 }

@@ -10,6 +10,7 @@
 import { I3DError } from "../errors.ts";
 import { NumpyDType, numpyReconstruct, numpyScalar } from "./numpy-pickle.ts";
 import { type Buildable, PyGlobal, pyTypeName, refuseGlobal, SET_STATE } from "./pickle.ts";
+import { printable } from "./printable.ts";
 import { type DType, TensorRef, TypedStorage } from "./stored-tensor.ts";
 
 /** collections.OrderedDict; instance attributes (a state_dict's `_metadata`) arrive by BUILD */
@@ -136,11 +137,11 @@ export function allowedGlobals(what: string): (module: string, name: string) => 
     const enc = encoding.toLowerCase().replace(/[-_]/g, "");
     if (enc === "utf8") return new TextEncoder().encode(text);
     const limit = enc === "latin1" || enc === "iso88591" ? 0xff : enc === "ascii" ? 0x7f : -1;
-    if (limit < 0) return malformed(`_codecs.encode to ${encoding}`);
+    if (limit < 0) return malformed(`_codecs.encode to ${printable(encoding, 40)}`);
     const out = new Uint8Array(text.length);
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
-      if (c > limit) malformed(`_codecs.encode of a character outside ${encoding}`);
+      if (c > limit) malformed(`_codecs.encode of a character outside ${printable(encoding, 40)}`);
       out[i] = c;
     }
     return out;

@@ -8,6 +8,8 @@ import { halfBitsToFloat } from "./half-float.ts";
 import { type Buildable, pyTypeName, SET_STATE } from "./pickle.ts";
 import { printable } from "./printable.ts";
 
+const BYTE_ORDERS = new Set(["<", ">", "|", "="]);
+
 /** numpy.dtype as pickled: a descriptor like "f8", "i8", "U5", with a byte order from BUILD */
 export class NumpyDType implements Buildable {
   /** "<", ">", "|" or "=" */
@@ -19,7 +21,8 @@ export class NumpyDType implements Buildable {
   readonly descr: string;
 
   constructor(descr: string, private readonly what: string) {
-    const m = /^([<>|=]?)([biufcmMOSUV]\d*(\[[A-Za-z0-9,/]*\])?)$/.exec(descr);
+    // (bounded lengths: the descriptor ends up in names and messages)
+    const m = /^([<>|=]?)([biufcmMOSUV]\d{0,10}(\[[A-Za-z0-9,/]{0,32}\])?)$/.exec(descr);
     if (!m) throw new I3DError("checkpoint", `${what}: unknown numpy dtype ${printable(descr)}`);
     if (m[1]) this.byteorder = m[1];
     this.descr = m[2];
@@ -43,6 +46,10 @@ export class NumpyDType implements Buildable {
   [SET_STATE](state: unknown): void {
     if (!Array.isArray(state) || state.length < 8 || typeof state[1] !== "string") {
       throw new I3DError("checkpoint", `${this.what}: malformed numpy dtype state (a ${pyTypeName(state)})`);
+    }
+    // numpy writes one of these; anything else would end up in names and messages
+    if (!BYTE_ORDERS.has(state[1])) {
+      throw new I3DError("checkpoint", `${this.what}: malformed numpy dtype state (byte order '${printable(state[1], 20)}')`);
     }
     this.byteorder = state[1];
     this.structured = state[3] !== null || state[4] !== null;

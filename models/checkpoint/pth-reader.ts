@@ -6,6 +6,13 @@
 // The file is read into memory once. Storages are located only when a state_dict tensor is
 // converted, so a training checkpoint's optimizer state (SGD momentum buffers, as large as the
 // model) is never read, inflated or converted.
+//
+// A pickle may make any number of state_dict entries view one storage (memo references), so a
+// small file could stand for gigabytes of tensors once each is converted. torch.save writes
+// each storage once and MMAction2 state_dicts never alias, so a state_dict whose entries share
+// storages and whose tensors hold more than MAX_EXPANSION x the file (+ 1 MiB) is refused,
+// from the shapes alone. (Without sharing, each tensor is checked against the bytes its own
+// storage really holds when it is converted.)
 
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
@@ -32,6 +39,10 @@ export interface ReadCheckpointOptions {
   /** called once per storage when its bytes are first read (for tests and diagnostics) */
   onStorageRead?: (key: string, nbytes: number) => void;
 }
+
+/** a state_dict's tensors may hold at most this many times the file's bytes (+ EXPANSION_SLACK) */
+const MAX_EXPANSION = 4;
+const EXPANSION_SLACK = 1 << 20;
 
 /** torch's legacy format starts with this number pickled on its own */
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -61,10 +72,10 @@ export function parseCheckpoint(input: Uint8Array, source: string, options: Read
   };
   if (bytes.length === 0) fail("the file is empty");
   if (bytes[0] === 0x50 && bytes[1] === 0x4b && (bytes[2] === 0x03 || bytes[2] === 0x05)) {
-    return fromTopLevel(readZipFormat(bytes, source, options), "zip", source);
+    return fromTopLevel(readZipFormat(bytes, source, options), "zip", source, bytes.length);
   }
   if (bytes[0] === 0x80 && bytes.length >= 2 && bytes[1] >= 2 && bytes[1] <= 5) {
-    return fromTopLevel(readLegacyFormat(bytes, source, options), "legacy", source);
+    return fromTopLevel(readLegacyFormat(bytes, source, options), "legacy", source, bytes.length);
   }
   if (looksLikeSafetensors(bytes)) {
     const file = readSafetensors(bytes, source, options.onStorageRead);
@@ -99,7 +110,7 @@ function storageHooks(
     findGlobal: allowedGlobals(what),
     persistentLoad(pid: unknown): unknown {
       if (!Array.isArray(pid) || pid[0] !== "storage") {
-        const kind = Array.isArray(pid) && typeof pid[0] === "string" ? `'${pid[0]}' ` : "";
+        const kind = Array.isArray(pid) && typeof pid[0] === "string" ? `'${printable(pid[0], 40)}' ` : "";
         // legacy torch.save(model) pickles whole modules as ('module', class, source file, source)
         return bad(`unsupported persistent id ${kind}(a ${pyTypeName(pid)}); only storages are expected`);
       }
@@ -175,7 +186,12 @@ function readLegacyFormat(bytes: Uint8Array, source: string, options: ReadCheckp
     fail("is a pickle but not a PyTorch checkpoint (no torch magic number); only torch.save files are read");
   }
   const protocol = loadPickle(bytes, magic.end, plain, source);
-  if (protocol.value !== LEGACY_PROTOCOL_VERSION) fail(`has legacy protocol version ${String(protocol.value)}, expected 1001`);
+  if (protocol.value !== LEGACY_PROTOCOL_VERSION) {
+    // the value is the file's: only a number is shown as it is
+    const v = protocol.value;
+    const shown = typeof v === "number" || typeof v === "bigint" ? printable(String(v), 40) : `of type ${pyTypeName(v)}`;
+    fail(`has legacy protocol version ${shown}, expected 1001`);
+  }
   const sysInfo = loadPickle(bytes, protocol.end, plain, source);
   if (!(sysInfo.value instanceof Map) || sysInfo.value.get("little_endian") !== true) {
     fail("was written on a big-endian machine or has no system info; not supported");
@@ -225,7 +241,7 @@ function readLegacyFormat(bytes: Uint8Array, source: string, options: ReadCheckp
 }
 
 /** mmcv: use checkpoint['state_dict'] if present, else the checkpoint itself. */
-function fromTopLevel(top: unknown, format: "zip" | "legacy", source: string): Checkpoint {
+function fromTopLevel(top: unknown, format: "zip" | "legacy", source: string, fileBytes: number): Checkpoint {
   const fail = (message: string): never => {
     throw new I3DError("checkpoint", `${source}: ${message}`);
   };
@@ -234,13 +250,29 @@ function fromTopLevel(top: unknown, format: "zip" | "legacy", source: string): C
   const stateDict = wrapped ? top.get("state_dict") : top;
   if (!(stateDict instanceof Map)) return fail(`'state_dict' is a ${pyTypeName(stateDict)}, not a dict`);
   const tensors = new Map<string, StoredTensor>();
+  const budget = MAX_EXPANSION * fileBytes + EXPANSION_SLACK;
+  let total = 0;
+  const firstUser = new Map<RawStorage, string>();
+  let aliased: [string, string] | undefined;
   for (const [key, value] of stateDict) {
     if (typeof key !== "string") fail(`state_dict has a ${pyTypeName(key)} key`);
     if (!(value instanceof TensorRef)) {
       const where = wrapped ? "state_dict entry" : "checkpoint has no 'state_dict' and its entry";
       fail(`${where} "${printable(key)}" is a ${pyTypeName(value)}, not a tensor`);
     }
-    tensors.set(key, storedTensor(key, value as TensorRef));
+    const ref = value as TensorRef;
+    total += ref.numel * dtypeSize[ref.dtype];
+    const raw = ref.storage.raw;
+    const other = firstUser.get(raw);
+    if (other === undefined) firstUser.set(raw, key as string);
+    else aliased ??= [other, key as string];
+    if (aliased && total > budget) {
+      fail(
+        `state_dict tensors hold more than ${budget} bytes (${MAX_EXPANSION}x the ${fileBytes}-byte file + 1 MiB) because ` +
+          `entries alias the same storage ("${printable(aliased[0], 60)}" and "${printable(aliased[1], 60)}", ...); refusing to expand them`,
+      );
+    }
+    tensors.set(key, storedTensor(key, ref));
   }
   const meta = wrapped && top.has("meta") ? toPlainData(top.get("meta"), source) : undefined;
   return { format, stateDict: reviseKeys(tensors), meta };

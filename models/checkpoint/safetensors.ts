@@ -3,7 +3,8 @@
 // little-endian tensor bytes. Reading checks every header field against the bytes present
 // (offsets in range, no overlaps, sizes matching dtype x shape, a bounded header) and returns
 // lazy StoredTensors that view the file's bytes; writing produces the same layout with the
-// data start aligned to 8 bytes.
+// data start aligned to 8 bytes. Header fields are type-checked before any of them is formatted
+// (a dtype that is an object, or an array nested 10000 deep, is named by its JSON type only).
 
 import { I3DError } from "../errors.ts";
 import { printable } from "./printable.ts";
@@ -26,6 +27,17 @@ const dtypeToCode = Object.fromEntries(Object.entries(codeToDType).map(([code, d
   DType,
   string
 >;
+
+/** a JSON value's type, for messages that must not format the value itself */
+function jsonType(v: unknown): string {
+  if (v === undefined) return "missing";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a JSON array";
+  if (typeof v === "object") return "a JSON object";
+  return `a JSON ${typeof v}`;
+}
+
+const isIndex = (d: unknown): d is number => typeof d === "number" && Number.isSafeInteger(d) && d >= 0;
 
 /** the reference implementation's limit; a real header is a few hundred bytes per tensor */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -89,15 +101,21 @@ export function readSafetensors(
       continue;
     }
     const label = `tensor "${printable(name)}"`;
-    if (typeof entry !== "object" || entry === null) fail(`${label} is not an object`);
-    const { dtype: code, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof code !== "string" || !Object.hasOwn(codeToDType, code)) {
-      fail(`${label} has unsupported dtype ${printable(String(code), 20)}`);
-    }
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) fail(`${label} is ${jsonType(entry)}, not an object`);
+    const fields = entry as Record<string, unknown>;
+    const own = (key: string): unknown => (Object.hasOwn(fields, key) ? fields[key] : undefined);
+    const code = own("dtype");
+    const shape = own("shape");
+    const offsets = own("data_offsets");
+    if (typeof code !== "string") fail(`${label} has unsupported dtype (${jsonType(code)}, not a dtype name such as "F32")`);
+    if (!Object.hasOwn(codeToDType, code as string)) fail(`${label} has unsupported dtype ${printable(code as string, 20)}`);
     const dtype = codeToDType[code as string];
-    const isIndex = (d: unknown): d is number => typeof d === "number" && Number.isSafeInteger(d) && d >= 0;
-    if (!Array.isArray(shape) || shape.length > 64 || !shape.every(isIndex)) fail(`${label} has a malformed shape`);
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) fail(`${label} has malformed data_offsets`);
+    if (!Array.isArray(shape) || shape.length > 64 || !shape.every(isIndex)) {
+      fail(`${label} has a malformed shape (expected an array of at most 64 non-negative integers)`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
+      fail(`${label} has malformed data_offsets (expected two non-negative integers)`);
+    }
     const dims = shape as number[];
     const [begin, end] = offsets as number[];
     const numel = dims.reduce((a, b) => a * b, 1);

@@ -4,6 +4,11 @@
 // not overlap, and a deflated entry whose declared size is beyond what deflate can produce
 // from its compressed bytes is refused before anything is allocated. Stored entries are
 // returned as views (no copy): a 140 MB checkpoint stays one buffer.
+//
+// A genuine deflate bomb (true sizes, 1000:1) is bounded too: all inflated output together
+// may be at most MAX_INFLATE_RATIO x the archive + 1 MiB, checked from the declared size before
+// inflating, and zlib is told to stop at the declared size, so the bound holds before anything
+// is allocated. torch.save writes stored records, so real checkpoints never come near it.
 
 import * as zlib from "node:zlib";
 import { I3DError } from "../errors.ts";
@@ -36,6 +41,9 @@ const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 /** deflate cannot expand 1 input byte to more than ~1032 output bytes (RFC 1951 max ratio) */
 const MAX_DEFLATE_RATIO = 1032;
+/** all inflated entries together: at most this many times the archive's size (+ INFLATE_SLACK) */
+const MAX_INFLATE_RATIO = 4;
+const INFLATE_SLACK = 1 << 20;
 
 export class ZipReader {
   readonly entries = new Map<string, ZipEntry>();
@@ -43,6 +51,8 @@ export class ZipReader {
   private readonly verifyCrc: boolean;
 
   private readonly bytes: Uint8Array;
+  /** bytes inflated so far */
+  private inflated = 0;
 
   constructor(bytes: Uint8Array, options: ZipReadOptions) {
     this.bytes = plainBytes(bytes);
@@ -71,6 +81,14 @@ export class ZipReader {
     } else if (entry.size === 0) {
       out = new Uint8Array(0);
     } else {
+      const budget = MAX_INFLATE_RATIO * this.bytes.length + INFLATE_SLACK;
+      if (this.inflated + entry.size > budget) {
+        throw this.error(
+          `entry ${printable(name)} inflates to ${entry.size} bytes, which with the ${this.inflated} inflated before is more than ` +
+            `${MAX_INFLATE_RATIO}x the ${this.bytes.length}-byte archive + 1 MiB (a zip bomb?)`,
+        );
+      }
+      this.inflated += entry.size;
       try {
         out = plainBytes(zlib.inflateRawSync(data, { maxOutputLength: entry.size }));
       } catch (e) {

@@ -2,40 +2,116 @@
 // words of a Python config (`None`, `True`, 'str'): `config error: model.backbone.depth:
 // expected one of 18, 34, 50, 101, 152, got 51`. Unknown keys are reported before anything
 // else, because a misspelt key is usually also why a required key looks missing.
+//
+// Every text a message echoes from a config (names, keys, paths, values) goes through `shown`
+// or `pyRepr`: line breaks and control characters escaped, length capped, so that a message
+// stays one readable line whatever the file holds.
 
 import type { z } from "zod";
 import { I3DError } from "../errors.ts";
+import { printable } from "../checkpoint/printable.ts";
+
+/** the longest config message: a safety net, every echoed piece is capped on its own */
+const MAX_MESSAGE = 1000;
+
+/** The one way config errors are made: "config error: <message>", kept to one bounded line. */
+export function configFailure(message: string): I3DError {
+  return new I3DError("config", printable(`config error: ${message}`, MAX_MESSAGE));
+}
 
 export function configError(path: string, message: string): I3DError {
-  return new I3DError("config", `config error: ${path ? `${path}: ` : ""}${message}`);
+  return configFailure(`${path ? `${path}: ` : ""}${message}`);
 }
 
-/** Python's repr of a config value, shortened for one-line messages. */
-export function pyRepr(v: unknown, max = 60): string {
-  const full = reprInner(v);
-  return full.length > max ? `${full.slice(0, max - 3)}...` : full;
+/**
+ * A text from a config file or a path, as a message may echo it: control characters and line
+ * separators escaped, and a long text shortened in the middle (its start and its end, the
+ * file name of a path, stay readable).
+ */
+export function shown(text: string, max = 80): string {
+  const clean = printable(text, Infinity);
+  if (clean.length <= max) return clean;
+  const tail = Math.floor((max - 3) / 3);
+  return `${clean.slice(0, max - 3 - tail)}...${clean.slice(clean.length - tail)}`;
 }
 
-function reprInner(v: unknown): string {
+/** Python's repr of a str, as configs print: single quotes, escapes for what is not printable */
+function reprString(s: string): string {
+  const body = s.replace(/[\\'\x00-\x1f\x7f-\x9f\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { "\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+    if (Object.hasOwn(named, c)) return named[c];
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+  return `'${body}'`;
+}
+
+function reprLeaf(v: unknown, max: number): string {
   if (v === null) return "None";
   if (v === undefined) return "nothing";
   if (v === true) return "True";
   if (v === false) return "False";
-  if (typeof v === "string") return `'${v.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
+  // only the start of a long string can be shown
+  if (typeof v === "string") return reprString(v.length > max ? v.slice(0, max) : v);
   if (typeof v === "number") return Number.isFinite(v) ? String(v) : v > 0 ? "inf" : v < 0 ? "-inf" : "nan";
-  if (Array.isArray(v)) return `[${v.map(reprInner).join(", ")}]`;
-  if (typeof v === "object") {
-    return `{${Object.entries(v as object).map(([k, x]) => `'${k}': ${reprInner(x)}`).join(", ")}}`;
+  if (typeof v === "bigint") return String(v);
+  return `<${typeof v}>`;
+}
+
+/** a piece of repr text, pushed on the work stack between values */
+class Punct {
+  constructor(readonly text: string) {}
+}
+
+/**
+ * Python's repr of a config value, shortened for one-line messages. Built without recursion
+ * and only as far as it is shown, so a value nested 100000 deep or holding a million entries
+ * costs no more than a small one.
+ */
+export function pyRepr(v: unknown, max = 60): string {
+  let out = "";
+  const work: unknown[] = [v];
+  while (work.length > 0 && out.length <= max) {
+    const x = work.pop();
+    if (x instanceof Punct) {
+      out += x.text;
+    } else if (Array.isArray(x)) {
+      out += "[";
+      work.push(new Punct("]"));
+      // only the entries that can still be shown (each takes at least one character)
+      const n = Math.min(x.length, max - out.length + 1);
+      for (let i = n - 1; i >= 0; i--) {
+        work.push(x[i]);
+        if (i > 0) work.push(new Punct(", "));
+      }
+    } else if (typeof x === "object" && x !== null) {
+      out += "{";
+      work.push(new Punct("}"));
+      const entries: Array<[string, unknown]> = [];
+      for (const k in x) {
+        if (!Object.hasOwn(x, k)) continue;
+        entries.push([k, (x as Record<string, unknown>)[k]]);
+        if (entries.length > max - out.length) break;
+      }
+      for (let i = entries.length - 1; i >= 0; i--) {
+        work.push(entries[i][1]);
+        work.push(new Punct(`${reprString(entries[i][0].length > max ? entries[i][0].slice(0, max) : entries[i][0])}: `));
+        if (i > 0) work.push(new Punct(", "));
+      }
+    } else {
+      out += reprLeaf(x, max);
+    }
   }
-  return String(v);
+  return out.length > max || work.length > 0 ? `${out.slice(0, max - 3)}...` : out;
 }
 
 /** `model.backbone` + ["inflate", 2] -> `model.backbone.inflate[2]` */
 export function joinPath(base: string, segments: readonly PropertyKey[]): string {
   let out = base;
   for (const s of segments) {
+    // keys come from the file: shown escaped and shortened
     if (typeof s === "number") out += `[${s}]`;
-    else out += out ? `.${String(s)}` : String(s);
+    else out += out ? `.${shown(String(s), 60)}` : shown(String(s), 60);
   }
   return out;
 }
@@ -57,6 +133,8 @@ export function editDistance(a: string, b: string): number {
 
 /** The candidates closest to `word` (at most `limit`, only plausible ones). */
 export function closest(word: string, candidates: readonly string[], limit = 3): string[] {
+  // (a word from the file may be 70000 characters long; nothing that long is a near miss)
+  if (word.length > 200) return [];
   const scored = candidates
     .map((c) => ({ c, d: editDistance(word.toLowerCase(), c.toLowerCase()) }))
     .filter(({ c, d }) => d <= Math.max(2, Math.floor(Math.max(word.length, c.length) / 3)) ||
@@ -168,7 +246,7 @@ export function parseAt<S extends z.ZodType>(schema: S, value: unknown, path: st
   };
   const first = describeIssue(issues[0], path, known);
   const more = issues.length - 1;
-  throw new I3DError("config", `config error: ${first}${more > 0 ? ` (and ${more} more problem${more > 1 ? "s" : ""})` : ""}`);
+  throw configFailure(`${first}${more > 0 ? ` (and ${more} more problem${more > 1 ? "s" : ""})` : ""}`);
 }
 
 /** Strips default/optional/nullable wrappers so the object shape underneath is reachable. */

@@ -7,8 +7,14 @@
 //
 // Values come back as plain JSON-like data: tuples become arrays (as mmcv's JSON dump writes
 // them), dicts become plain objects.
+//
+// Hostile text is bounded (value-limits.ts): brackets nest at most MAX_CONFIG_DEPTH deep, no
+// assigned value is deeper than that (a name referenced inside brackets adds its own depth),
+// and every value built -- literal or copied from a name -- is spent from a budget, so names
+// that reference names ("billion laughs") are refused instead of growing 10x per line.
 
-import { I3DError } from "../errors.ts";
+import { configFailure, shown } from "./issues.ts";
+import { copyValue, MAX_CONFIG_DEPTH, ValueBudget, valueDepth } from "./value-limits.ts";
 
 export type PyValue = string | number | boolean | null | PyValue[] | PyDict;
 export interface PyDict {
@@ -24,14 +30,9 @@ export function isPyDict(v: unknown): v is PyDict {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** A deep copy of config data, made without recursion (value-limits.ts: copyValue). */
 export function deepCopy<T>(v: T): T {
-  if (Array.isArray(v)) return v.map(deepCopy) as T;
-  if (isPyDict(v)) {
-    const out: PyDict = {};
-    for (const [k, x] of Object.entries(v)) setOwn(out, k, deepCopy(x));
-    return out as T;
-  }
-  return v;
+  return copyValue(v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -56,6 +57,10 @@ const OPERATORS = [
   "|", "^", "~", "<", ">", "!",
 ];
 
+/** the operators by their first character, longest first (as OPERATORS lists them) */
+const OPERATORS_BY_FIRST = new Map<string, string[]>();
+for (const o of OPERATORS) OPERATORS_BY_FIRST.set(o[0], [...(OPERATORS_BY_FIRST.get(o[0]) ?? []), o]);
+
 // Python 3 numeric literals (underscores between digits allowed).
 const DIGITS = String.raw`\d(?:_?\d)*`;
 const EXPONENT = String.raw`[eE][+-]?${DIGITS}`;
@@ -66,7 +71,13 @@ const NUMBER_RE = new RegExp(
     String.raw`|${DIGITS}`,
   "y",
 );
-const NAME_RE = /[A-Za-z_\u00c0-\uffff][A-Za-z0-9_\u00c0-\uffff]*/y;
+// Python identifiers: XID_Start or '_', then XID_Continue (PEP 3131), NFKC-normalised by the
+// tokenizer. Nothing else -- in particular no line or paragraph separator -- is a name.
+const NAME_RE = /[\p{XID_Start}_]\p{XID_Continue}*/uy;
+/** f-strings take ASCII names only (a stricter subset) */
+const FIELD_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** long literals are shown shortened in messages */
+const SHOWN = 40;
 
 /**
  * Produces tokens on demand, so that the parser reports the first problem in the file (an
@@ -84,7 +95,7 @@ class Tokenizer {
   constructor(private readonly src: string, private readonly file: string) {}
 
   fail(line: number, message: string): never {
-    throw new I3DError("config", `config error: ${this.file}:${line}: ${message}`);
+    throw configFailure(`${this.file}:${line}: ${message}`);
   }
 
   next(): Token {
@@ -143,8 +154,12 @@ class Tokenizer {
     } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(s[this.pos + 1] ?? ""))) {
       this.number();
     } else {
-      NAME_RE.lastIndex = this.pos;
-      const name = NAME_RE.exec(s);
+      // (ASCII punctuation goes straight to the operators: most tokens of a long line of signs)
+      let name: RegExpExecArray | null = null;
+      if (c >= "\u0080" || /[A-Za-z_]/.test(c)) {
+        NAME_RE.lastIndex = this.pos;
+        name = NAME_RE.exec(s);
+      }
       if (name) {
         const text = name[0];
         const quote = s[this.pos + text.length];
@@ -152,12 +167,15 @@ class Tokenizer {
         if ((quote === "'" || quote === '"') && /^(?:[rRuUbBfF]|[rR][bBfF]|[bBfF][rR])$/.test(text)) {
           this.string(text);
         } else {
-          this.push("name", text);
+          this.push("name", text.normalize("NFKC"));
         }
         return;
       }
-      const op = OPERATORS.find((o) => s.startsWith(o, this.pos));
-      if (!op) this.fail(this.line, `unexpected character ${JSON.stringify(c)}`);
+      const op = OPERATORS_BY_FIRST.get(c)?.find((o) => s.startsWith(o, this.pos));
+      if (!op) {
+        const cp = s.codePointAt(this.pos)!;
+        this.fail(this.line, `unexpected character '${shown(String.fromCodePoint(cp))}' (U+${cp.toString(16).toUpperCase().padStart(4, "0")})`);
+      }
       if (op === "(" || op === "[" || op === "{") this.depth++;
       if (op === ")" || op === "]" || op === "}") this.depth = Math.max(0, this.depth - 1);
       this.pos += op.length;
@@ -176,16 +194,16 @@ class Tokenizer {
     const text = m[0];
     this.pos += text.length;
     const after = this.src[this.pos] ?? "";
-    if (/[jJ]/.test(after)) this.fail(this.line, `complex number ${text}${after} is not supported`);
-    if (/[A-Za-z0-9_]/.test(after)) this.fail(this.line, `invalid number literal ${text}${after}`);
+    if (/[jJ]/.test(after)) this.fail(this.line, `complex number ${shown(text + after, SHOWN)} is not supported`);
+    if (/[A-Za-z0-9_]/.test(after)) this.fail(this.line, `invalid number literal ${shown(text + after, SHOWN)}`);
     const clean = text.replace(/_/g, "");
     const isFloat = !/^0[xXoObB]/.test(clean) && /[.eE]/.test(clean);
     if (!isFloat && /^0+[1-9]/.test(clean)) {
-      this.fail(this.line, `invalid number literal ${text} (leading zeros are not allowed in Python 3)`);
+      this.fail(this.line, `invalid number literal ${shown(text, SHOWN)} (leading zeros are not allowed in Python 3)`);
     }
     // Number() reads decimal, 0x, 0o and 0b forms alike.
     const value = Number(clean);
-    if (!isFloat && !Number.isSafeInteger(value)) this.fail(this.line, `integer ${text} is too large`);
+    if (!isFloat && !Number.isSafeInteger(value)) this.fail(this.line, `integer ${shown(text, SHOWN)} is too large`);
     this.push("number", text, value);
   }
 
@@ -317,12 +335,12 @@ const COMPARISON = new Set(["==", "!=", "<", ">", "<=", ">="]);
 
 function describe(t: Token): string {
   switch (t.kind) {
-    case "name": return `'${t.text}'`;
-    case "number": return `number ${t.text}`;
+    case "name": return `'${shown(t.text, SHOWN)}'`;
+    case "number": return `number ${shown(t.text, SHOWN)}`;
     case "string": case "fstring": return "a string";
     case "newline": return "end of line";
     case "eof": return "end of file";
-    default: return `'${t.text}'`;
+    default: return `'${shown(t.text, SHOWN)}'`;
   }
 }
 
@@ -330,8 +348,29 @@ class Parser {
   private i = 0;
   readonly names = new Map<string, PyValue>();
   private readonly tokens: Token[] = [];
+  /** brackets open around the token being parsed */
+  private depth = 0;
 
-  constructor(private readonly lexer: Tokenizer, private readonly file: string) {}
+  constructor(private readonly lexer: Tokenizer, private readonly file: string, private readonly budget: ValueBudget) {}
+
+  /** spends `n` values built at `t` from the budget */
+  private spend(t: Token, n: number): void {
+    if (!this.budget.spend(n)) this.tooLarge(t);
+  }
+
+  private tooLarge(t: Token): never {
+    return this.fail(t, `the config is too large: it builds more than ${this.budget.limit} values (names that copy names?)`);
+  }
+
+  /** a copy of an earlier name's value, spent from the budget */
+  private copy(t: Token, v: PyValue): PyValue {
+    return copyValue(v, this.budget, () => this.tooLarge(t));
+  }
+
+  /** entering a bracket: nesting is bounded, as the parser recurses once per level */
+  private open(t: Token): void {
+    if (++this.depth > MAX_CONFIG_DEPTH) this.fail(t, `brackets nest more than ${MAX_CONFIG_DEPTH} levels deep`);
+  }
 
   /** the token at index k, reading more of the source when needed (eof repeats) */
   private at(k: number): Token {
@@ -352,7 +391,7 @@ class Parser {
   }
 
   private fail(t: Token, message: string): never {
-    throw new I3DError("config", `config error: ${this.file}:${t.line}: ${message}`);
+    throw configFailure(`${this.file}:${t.line}: ${message}`);
   }
 
   private isOp(text: string, t = this.tok): boolean {
@@ -428,10 +467,10 @@ class Parser {
       if (t.kind === "name") {
         if (this.isOp(",", next)) this.fail(next, "tuple unpacking is not supported; assign one name per line");
         if (this.isOp(":", next)) this.fail(next, "annotated assignments are not supported");
-        if (this.isOp("[", next)) this.fail(next, `item assignment ('${t.text}[...] = ...') is not supported`);
-        if (this.isOp(".", next)) this.fail(next, `attribute access ('${t.text}.') is not supported`);
+        if (this.isOp("[", next)) this.fail(next, `item assignment ('${shown(t.text, SHOWN)}[...] = ...') is not supported`);
+        if (this.isOp(".", next)) this.fail(next, `attribute access ('${shown(t.text, SHOWN)}.') is not supported`);
         if (this.isOp("(", next)) this.fail(next, "function calls are not statements here; only `name = value` assignments are supported");
-        this.unexpected(next, `expected '=' after '${t.text}'`);
+        this.unexpected(next, `expected '=' after '${shown(t.text, SHOWN)}'`);
       }
       this.unexpected(t, "expected an assignment `name = value`");
     }
@@ -439,8 +478,12 @@ class Parser {
       if (RESERVED.has(target.text)) this.fail(target, `cannot assign to keyword '${target.text}'`);
     }
     const value = this.expression();
+    // a name referenced inside brackets nests its value deeper: bound what is kept
+    if (valueDepth(value) > MAX_CONFIG_DEPTH) {
+      this.fail(targets[0], `the value of '${shown(targets[0].text, SHOWN)}' nests more than ${MAX_CONFIG_DEPTH} levels deep`);
+    }
     targets.forEach((target, k) => {
-      this.names.set(target.text, k === targets.length - 1 ? value : deepCopy(value));
+      this.names.set(target.text, k === targets.length - 1 ? value : this.copy(target, value));
     });
   }
 
@@ -457,19 +500,22 @@ class Parser {
     return value;
   }
 
+  /** ('-'|'+')* postfix, read in a loop (a run of 200000 signs is no deeper than one) */
   private unary(): PyValue {
-    const t = this.tok;
-    if (this.isOp("-") || this.isOp("+")) {
+    let negate = false;
+    let sign: Token | undefined;
+    while (this.isOp("-") || this.isOp("+")) {
+      sign = this.tok;
+      if (sign.text === "-") negate = !negate;
       this.i++;
-      const v = this.unary();
-      if (typeof v !== "number") {
-        this.fail(t, `unary '${t.text}' applies to numbers only`);
-      }
-      return t.text === "-" ? (v === 0 ? 0 : -v) : v;
     }
+    const t = this.tok;
     if (this.isOp("~")) this.fail(t, "the '~' operator is not supported");
     if (t.kind === "name" && t.text === "not") this.fail(t, "'not' expressions are not supported");
-    return this.postfix();
+    const v = this.postfix();
+    if (sign === undefined) return v;
+    if (typeof v !== "number") this.fail(sign, `unary '${sign.text}' applies to numbers only`);
+    return negate ? (v === 0 ? 0 : -v) : v;
   }
 
   private postfix(): PyValue {
@@ -480,7 +526,7 @@ class Parser {
     if (this.isOp("[")) this.fail(t, "subscripts (x[...]) are not supported");
     if (this.isOp("(")) {
       this.fail(t, start.kind === "name"
-        ? `calls are not supported except dict(...) (found a call of '${start.text}')`
+        ? `calls are not supported except dict(...) (found a call of '${shown(start.text, SHOWN)}')`
         : "calls are not supported except dict(...)");
     }
     return v;
@@ -491,9 +537,11 @@ class Parser {
     switch (t.kind) {
       case "number":
         this.i++;
+        this.spend(t, 1);
         return t.value as number;
       case "string":
       case "fstring": {
+        this.spend(t, 1);
         let s = "";
         while (this.tok.kind === "string" || this.tok.kind === "fstring") {
           const part = this.tok;
@@ -532,14 +580,18 @@ class Parser {
         const end = body.indexOf("}", k);
         const field = end < 0 ? body.slice(k) : body.slice(k + 1, end);
         const name = field.trim();
-        if (end < 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) || RESERVED.has(name)) {
-          this.fail(t, `f-string field {${field}} is not supported; only {name} of an earlier variable is`);
+        if (end < 0 || !FIELD_NAME_RE.test(name) || RESERVED.has(name)) {
+          this.fail(t, `f-string field {${shown(field, SHOWN)}} is not supported; only {name} of an earlier variable is`);
         }
-        if (!this.names.has(name)) this.fail(t, `name '${name}' is not defined (in an f-string)`);
+        if (!this.names.has(name)) this.fail(t, `name '${shown(name, SHOWN)}' is not defined (in an f-string)`);
         const v = this.names.get(name)!;
-        if (typeof v === "string") out += v;
-        else if (typeof v === "number" && Number.isInteger(v)) out += String(v);
-        else this.fail(t, `f-string field {${name}} must name a string or an int`);
+        // the copied text is spent too: f-strings of f-strings grow like lists of lists
+        let piece = "";
+        if (typeof v === "string") piece = v;
+        else if (typeof v === "number" && Number.isInteger(v)) piece = String(v);
+        else this.fail(t, `f-string field {${shown(name, SHOWN)}} must name a string or an int`);
+        this.spend(t, Math.ceil(piece.length / 64));
+        out += piece;
         k = end;
       } else {
         out += c;
@@ -565,9 +617,11 @@ class Parser {
 
   private nameAtom(): PyValue {
     const t = this.tok;
-    if (t.text === "True") { this.i++; return true; }
-    if (t.text === "False") { this.i++; return false; }
-    if (t.text === "None") { this.i++; return null; }
+    if (t.text === "True" || t.text === "False" || t.text === "None") {
+      this.i++;
+      this.spend(t, 1);
+      return t.text === "None" ? null : t.text === "True";
+    }
     if (t.text === "lambda") this.fail(t, "lambda expressions are not supported");
     if (t.text === "dict" && this.isOp("(", this.peek()) && !this.names.has("dict")) {
       return this.dictCall();
@@ -575,16 +629,17 @@ class Parser {
     if (RESERVED.has(t.text)) this.unexpected(t, "expected a value");
     this.i++;
     // Say what the construct is before complaining that the name is unknown (`os.path...`).
+    const name = shown(t.text, SHOWN);
     if (this.isOp("(")) {
-      this.fail(this.tok, `calls are not supported except dict(...) (found a call of '${t.text}')`);
+      this.fail(this.tok, `calls are not supported except dict(...) (found a call of '${name}')`);
     }
-    if (this.isOp(".")) this.fail(this.tok, `attribute access ('${t.text}.') is not supported`);
-    if (this.isOp("[")) this.fail(this.tok, `subscripts ('${t.text}[...]') are not supported`);
+    if (this.isOp(".")) this.fail(this.tok, `attribute access ('${name}.') is not supported`);
+    if (this.isOp("[")) this.fail(this.tok, `subscripts ('${name}[...]') are not supported`);
     if (!this.names.has(t.text)) {
       if (this.comprehensionAhead()) this.fail(t, "comprehensions are not supported");
-      this.fail(t, `name '${t.text}' is not defined (only names assigned earlier in this file can be used)`);
+      this.fail(t, `name '${name}' is not defined (only names assigned earlier in this file can be used)`);
     }
-    return deepCopy(this.names.get(t.text)!);
+    return this.copy(t, this.names.get(t.text)!);
   }
 
   /**
@@ -593,13 +648,14 @@ class Parser {
    */
   private dictCall(): PyValue {
     this.i++; // dict
-    this.expectOp("(", "after dict");
+    this.open(this.expectOp("(", "after dict"));
+    this.spend(this.tok, 1);
     const out: PyDict = {};
     const keywords = new Set<string>();
     let sawKeyword = false;
     let first = true;
     const keyword = (t: Token, k: string, v: PyValue) => {
-      if (keywords.has(k)) this.fail(t, `dict() got multiple values for keyword argument '${k}'`);
+      if (keywords.has(k)) this.fail(t, `dict() got multiple values for keyword argument '${shown(k, SHOWN)}'`);
       keywords.add(k);
       setOwn(out, k, v);
     };
@@ -614,7 +670,7 @@ class Parser {
       } else if (this.isOp("*")) {
         this.fail(t, "dict(*args) is not supported");
       } else if (t.kind === "name" && this.isOp("=", this.peek())) {
-        if (RESERVED.has(t.text)) this.fail(t, `'${t.text}' cannot be a keyword argument`);
+        if (RESERVED.has(t.text)) this.fail(t, `'${shown(t.text, SHOWN)}' cannot be a keyword argument`);
         this.i += 2;
         const v = this.expression();
         keyword(t, t.text, v);
@@ -634,14 +690,18 @@ class Parser {
       if (!this.isOp(")")) this.unexpected(this.tok, "expected ',' or ')' in dict(...)");
     }
     this.i++; // )
+    this.depth--;
     return out;
   }
 
   /** (expr) | () | (a, b, ...) | (a,) */
   private parenthesised(): PyValue {
+    this.open(this.tok);
     this.i++; // (
     if (this.isOp(")")) {
       this.i++;
+      this.depth--;
+      this.spend(this.tok, 1);
       return [];
     }
     const items: PyValue[] = [];
@@ -658,10 +718,14 @@ class Parser {
       this.unexpected(this.tok, "expected ',' or ')'");
     }
     this.i++; // )
+    this.depth--;
+    if (tuple) this.spend(this.tok, 1);
     return tuple ? items : items[0];
   }
 
   private list(): PyValue {
+    this.open(this.tok);
+    this.spend(this.tok, 1);
     this.i++; // [
     const items: PyValue[] = [];
     while (!this.isOp("]")) {
@@ -673,6 +737,7 @@ class Parser {
       if (!this.isOp("]")) this.unexpected(this.tok, "expected ',' or ']'");
     }
     this.i++; // ]
+    this.depth--;
     return items;
   }
 
@@ -683,7 +748,8 @@ class Parser {
       this.i++;
       const v = this.expression();
       if (!Array.isArray(v)) this.fail(t, "*x in a list or tuple needs x to be a list or tuple");
-      items.push(...v);
+      // (a loop: spreading a long list into push's arguments overflows the stack)
+      for (const x of v) items.push(x);
       return;
     }
     items.push(this.expression());
@@ -691,6 +757,8 @@ class Parser {
 
   /** {key: value, **other} (a set display {a, b} is rejected) */
   private braces(): PyValue {
+    this.open(this.tok);
+    this.spend(this.tok, 1);
     this.i++; // {
     const out: PyDict = {};
     while (!this.isOp("}")) {
@@ -722,17 +790,20 @@ class Parser {
       if (!this.isOp("}")) this.unexpected(this.tok, "expected ',' or '}'");
     }
     this.i++; // }
+    this.depth--;
     return out;
   }
 }
 
 /**
  * Parses a config's Python source into its top-level names (in assignment order), leaving out
- * names that start with "__" as mmcv does. `file` only labels error messages.
+ * names that start with "__" as mmcv does. `file` only labels error messages (shown escaped
+ * and shortened). `budget` bounds the values built, shared by the files of one _base_ chain.
  */
-export function parsePyConfig(source: string, file: string): PyDict {
+export function parsePyConfig(source: string, file: string, budget = new ValueBudget()): PyDict {
   const text = source.startsWith("\ufeff") ? source.slice(1) : source;
-  const names = new Parser(new Tokenizer(text, file), file).parseModule();
+  const label = shown(file, 200);
+  const names = new Parser(new Tokenizer(text, label), label, budget).parseModule();
   const out: PyDict = {};
   for (const [k, v] of names) if (!k.startsWith("__")) setOwn(out, k, v);
   return out;

@@ -6,7 +6,7 @@
 import { basename, extname } from "node:path";
 import { findZooEntry, zooNames, type ZooCheckpoint } from "../zoo.ts";
 import type { ModelSpec } from "../model-spec.ts";
-import { closest, configError, parseAt } from "./issues.ts";
+import { closest, configError, parseAt, shown } from "./issues.ts";
 import { loadConfigFile } from "./load-config.ts";
 import { deepCopy } from "./py-parser.ts";
 import { effectiveTestCfg, modelSpecFromConfig } from "./model-spec-from-config.ts";
@@ -87,7 +87,7 @@ export async function resolveConfig(spec: string): Promise<ResolvedConfig> {
     const near = closest(spec, names, 3);
     throw configError(
       "",
-      `unknown model '${spec}'; ` +
+      `unknown model '${shown(spec, 80)}'; ` +
         (near.length ? `did you mean ${near.join(" or ")}?` : `the zoo has ${names.join(", ")}`) +
         " (or give a path to a .py or .json config)",
     );

@@ -12,10 +12,45 @@
 // package cannot run (a 2-D conv, another norm or activation, a neck, ...) are rejected here
 // with a message that says so. Cross-field asserts of the Python code live next to the code
 // that needs them (model-spec-from-config.ts, test-pipeline.ts).
+//
+// Every count or size is bounded (LIMITS): the Python classes take any int, but
+// make_res_layer builds `stage_blocks[i]` modules, the sampler `clip_len x num_clips` frames,
+// Resize/crops images of the given sides -- a hostile 2^31 there would exhaust memory long
+// before anything could tell the user. The bounds are far beyond any model that could run.
 
 import { z } from "zod";
 
-const posInt = z.int().min(1);
+export const LIMITS = {
+  /** residual blocks in one stage (ResNet-152 has 36 in its third) */
+  blocksPerStage: 64,
+  /** ResNet3d in_channels (3 for RGB) */
+  inChannels: 1024,
+  /** ResNet3d base_channels (64 in the zoo; stage 4 then has base x 8 x 4 channels) */
+  baseChannels: 512,
+  /** I3DHead in_channels (2048 in the zoo) */
+  headChannels: 65536,
+  /** I3DHead / dataset num_classes (400 for Kinetics-400) */
+  numClasses: 100_000,
+  /** strides, dilations, kernel sides, the non-local reduction */
+  geometry: 64,
+  /** frames in one clip (clip_len; 32 in the zoo) */
+  clipLen: 1024,
+  /** frame_interval, DenseSampleFrames sample_range */
+  frameSpan: 100_000,
+  /** clips per video (num_clips, num_sample_positions; 10 in the zoo) */
+  clips: 1000,
+  /** image sides: Resize (w, h), crop sizes (8K video is 7680 wide) */
+  imageSide: 8192,
+  /** Resize by a factor */
+  resizeFactor: 16,
+  /** test_cfg.max_testing_views, DecordInit num_threads */
+  misc: 100_000,
+  /** dataset start_index */
+  startIndex: 2 ** 31 - 1,
+} as const;
+
+/** a positive int at most `max` */
+const count = (max: number) => z.int().min(1).max(max);
 const flag = z.union([z.literal([0, 1]), z.boolean()], { error: "expected 0 or 1" });
 
 /** A literal this package requires; `why` says what else would not run. */
@@ -50,7 +85,7 @@ export const ActCfgSchema = z.strictObject({
 export const NonLocalCfgSchema = z.strictObject({
   sub_sample: z.boolean().default(false),
   use_scale: z.boolean().default(true),
-  reduction: posInt.default(2),
+  reduction: count(LIMITS.geometry).default(2),
   mode: z
     .enum(["embedded_gaussian", "gaussian", "dot_product"], {
       error: "expected one of 'embedded_gaussian', 'gaussian', 'dot_product' ('concatenation' is not supported)",
@@ -72,22 +107,27 @@ export const ResNet3dSchema = z.strictObject({
   depth: z.literal([18, 34, 50, 101, 152]),
   // No default in ResNet3d.__init__: MMAction2 raises a TypeError when it is missing.
   pretrained: z.string({ error: "expected a checkpoint name or None" }).nullable(),
-  stage_blocks: z.array(posInt).nullable().default(null),
+  stage_blocks: z
+    .array(z.int().min(1).max(LIMITS.blocksPerStage, { error: `expected at most ${LIMITS.blocksPerStage} blocks per stage` }))
+    .nullable()
+    .default(null),
   pretrained2d: z.boolean().default(true),
-  in_channels: posInt.default(3),
+  in_channels: count(LIMITS.inChannels).default(3),
   num_stages: z.int().min(1).max(4).default(4),
-  base_channels: posInt.default(64),
+  base_channels: count(LIMITS.baseChannels).default(64),
   out_indices: z.array(z.int()).default(() => [3]),
-  spatial_strides: z.array(posInt).default(() => [1, 2, 2, 2]),
-  temporal_strides: z.array(posInt).default(() => [1, 1, 1, 1]),
-  dilations: z.array(posInt).default(() => [1, 1, 1, 1]),
+  spatial_strides: z.array(count(LIMITS.geometry)).default(() => [1, 2, 2, 2]),
+  temporal_strides: z.array(count(LIMITS.geometry)).default(() => [1, 1, 1, 1]),
+  dilations: z.array(count(LIMITS.geometry)).default(() => [1, 1, 1, 1]),
   conv1_kernel: z
-    .union([posInt, z.tuple([posInt, posInt, posInt])], { error: "expected an int or 3 ints (t, h, w)" })
+    .union([count(LIMITS.geometry), z.tuple([count(LIMITS.geometry), count(LIMITS.geometry), count(LIMITS.geometry)])], {
+      error: `expected an int or 3 ints (t, h, w), each at most ${LIMITS.geometry}`,
+    })
     .default((): [number, number, number] => [3, 7, 7]),
-  conv1_stride_s: posInt.default(2),
-  conv1_stride_t: posInt.default(1),
-  pool1_stride_s: posInt.default(2),
-  pool1_stride_t: posInt.default(1),
+  conv1_stride_s: count(LIMITS.geometry).default(2),
+  conv1_stride_t: count(LIMITS.geometry).default(1),
+  pool1_stride_s: count(LIMITS.geometry).default(2),
+  pool1_stride_t: count(LIMITS.geometry).default(1),
   with_pool1: z.boolean().default(true),
   with_pool2: z.boolean().default(true),
   style: z.enum(["pytorch", "caffe"]).default("pytorch"),
@@ -109,8 +149,8 @@ export type ResNet3dConfig = z.output<typeof ResNet3dSchema>;
 
 export const I3DHeadSchema = z.strictObject({
   type: only("I3DHead", "this package serves I3DHead classification heads"),
-  num_classes: posInt,
-  in_channels: posInt,
+  num_classes: count(LIMITS.numClasses),
+  in_channels: count(LIMITS.headChannels),
   // Training-only: built by mmaction's build_loss, any registered loss with its arguments.
   loss_cls: z.looseObject({ type: z.string() }).default(() => ({ type: "CrossEntropyLoss" })),
   spatial_type: only("avg", "without average pooling the head cannot classify a feature map").default("avg"),
@@ -118,7 +158,7 @@ export const I3DHeadSchema = z.strictObject({
   init_std: z.number().default(0.01),
   multi_class: z.boolean().default(false),
   label_smooth_eps: z.number().default(0),
-  topk: z.union([posInt, z.array(posInt)], { error: "expected an int or a tuple of ints > 0" }).default(() => [1, 5]),
+  topk: z.union([count(LIMITS.numClasses), z.array(count(LIMITS.numClasses))], { error: "expected an int or a tuple of ints > 0" }).default(() => [1, 5]),
 });
 export type I3DHeadConfig = z.output<typeof I3DHeadSchema>;
 
@@ -131,7 +171,7 @@ export const TestCfgSchema = z.strictObject({
     .nullable()
     .optional(),
   // BaseRecognizer asserts an int; 0 or less would never finish its view loop.
-  max_testing_views: posInt.optional(),
+  max_testing_views: count(LIMITS.misc).optional(),
   feature_extraction: z.boolean().default(false),
 });
 export type TestCfgConfig = z.output<typeof TestCfgSchema>;
@@ -157,7 +197,7 @@ const datasetCommon = {
   // tools/test.py builds data.test with default_args test_mode=True.
   test_mode: z.boolean().default(true),
   multi_class: z.boolean().default(false),
-  num_classes: posInt.nullable().default(null),
+  num_classes: count(LIMITS.numClasses).nullable().default(null),
   modality: only("RGB", "this package runs RGB models only").default("RGB"),
   sample_by_class: z.boolean().default(false),
   power: z.number().default(0),
@@ -168,7 +208,7 @@ const datasetCommon = {
 export const VideoDatasetSchema = z.strictObject({
   type: z.literal("VideoDataset"),
   ...datasetCommon,
-  start_index: z.int().min(0).default(0),
+  start_index: z.int().min(0).max(LIMITS.startIndex).default(0),
 });
 
 const rawframeDatasetArgs = {
@@ -176,7 +216,7 @@ const rawframeDatasetArgs = {
   ...datasetCommon,
   filename_tmpl: z.string().default("img_{:05}.jpg"),
   with_offset: z.boolean().default(false),
-  start_index: z.int().min(0).default(1),
+  start_index: z.int().min(0).max(LIMITS.startIndex).default(1),
 };
 /** RawframeDataset(...) also takes **kwargs (it reads short_cycle_factors, default_s from them). */
 export const RawframeDatasetSchema = z.looseObject(rawframeDatasetArgs);
@@ -196,15 +236,16 @@ export type TestDatasetConfig =
 
 const diskOnly = only("disk", "this package reads local files");
 const keys = z.array(z.string());
+const side = count(LIMITS.imageSide);
 const cropSize = z
-  .union([posInt, z.tuple([posInt, posInt])], { error: "expected an int or (w, h)" })
+  .union([side, z.tuple([side, side])], { error: "expected an int or (w, h)" })
   // ThreeCrop/TenCrop/CenterCrop store `_pair(crop_size)`.
   .transform((v): [number, number] => (typeof v === "number" ? [v, v] : [v[0], v[1]]));
 
 const sampleFramesArgs = {
-  clip_len: posInt,
-  frame_interval: posInt.default(1),
-  num_clips: posInt.default(1),
+  clip_len: count(LIMITS.clipLen),
+  frame_interval: count(LIMITS.frameSpan).default(1),
+  num_clips: count(LIMITS.clips).default(1),
   temporal_jitter: z.boolean().default(false),
   twice_sample: z.boolean().default(false),
   out_of_bound_opt: z.enum(["loop", "repeat_last"]).default("loop"),
@@ -219,13 +260,13 @@ export const PIPELINE_STEP_SCHEMAS = {
   DenseSampleFrames: z.strictObject({
     type: z.literal("DenseSampleFrames"),
     ...sampleFramesArgs,
-    sample_range: posInt.default(64),
-    num_sample_positions: posInt.default(10),
+    sample_range: count(LIMITS.frameSpan).default(64),
+    num_sample_positions: count(LIMITS.clips).default(10),
   }),
   DecordInit: z.strictObject({
     type: z.literal("DecordInit"),
     io_backend: diskOnly.default("disk"),
-    num_threads: posInt.default(1),
+    num_threads: count(LIMITS.misc).default(1),
   }),
   DecordDecode: z.strictObject({
     type: z.literal("DecordDecode"),
@@ -248,8 +289,11 @@ export const PIPELINE_STEP_SCHEMAS = {
   Resize: z.strictObject({
     type: z.literal("Resize"),
     // A float factor, or a (w, h) tuple where -1 marks the free side (checked in test-pipeline.ts).
-    scale: z.union([z.number().positive(), z.tuple([z.int(), z.int()])], {
-      error: "expected a positive factor or (w, h) such as (-1, 256)",
+    scale: z.union([
+      z.number().positive().max(LIMITS.resizeFactor),
+      z.tuple([z.int().max(LIMITS.imageSide), z.int().max(LIMITS.imageSide)]),
+    ], {
+      error: `expected a positive factor (at most ${LIMITS.resizeFactor}) or (w, h) such as (-1, 256)`,
     }),
     keep_ratio: z.boolean().default(true),
     // mmcv.imresize's cv2 interpolation codes.

@@ -3,7 +3,7 @@
 // (a decoder before the sampler, a video reader on a rawframe dataset, a lazy op never fused,
 // image ops after FormatShape, ...), so a config that validates here is one MMAction2 runs.
 
-import { closest, configError, parseAt, pyRepr } from "./issues.ts";
+import { closest, configError, parseAt, pyRepr, shown } from "./issues.ts";
 import {
   DATASET_SCHEMAS,
   PIPELINE_STEP_SCHEMAS,
@@ -32,7 +32,7 @@ export function parsePipelineStep(raw: unknown, path: string): PipelineStep {
     const hint = closest(type, STEP_TYPES, 1);
     throw configError(
       `${path}.type`,
-      `'${type}' is not a test pipeline step this package runs` +
+      `'${shown(type, 60)}' is not a test pipeline step this package runs` +
         (hint.length ? ` (did you mean '${hint[0]}'?)` : ` (supported: ${STEP_TYPES.join(", ")})`),
     );
   }

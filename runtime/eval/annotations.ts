@@ -24,6 +24,8 @@
 
 import { realpathSync, statSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
+import { printable } from "../../models/checkpoint/printable.ts";
+import { describeJsonError } from "../../models/config/json-syntax.ts";
 import { I3DError } from "../../models/errors.ts";
 import { readLines, type ReadLinesOptions } from "./read-lines.ts";
 
@@ -182,10 +184,11 @@ export function parseAnnotationLine(line: string, where: string, ctx: Annotation
 
 /** int(field) for a count or class index: Python's integer syntax, and not negative */
 function parseCount(field: string, what: string, where: string): number {
-  if (!PY_INT.test(field)) throw new I3DError("input", `${where}: ${what} "${field}" is not an integer`);
+  // (a field may be as long as a line: it is shown shortened)
+  if (!PY_INT.test(field)) throw new I3DError("input", `${where}: ${what} "${printable(field, 40)}" is not an integer`);
   const value = Number(field.replace(/_/g, ""));
-  if (value < 0) throw new I3DError("input", `${where}: ${what} ${field} is negative`);
-  if (!Number.isSafeInteger(value)) throw new I3DError("input", `${where}: ${what} ${field} is too large`);
+  if (value < 0) throw new I3DError("input", `${where}: ${what} ${printable(field, 40)} is negative`);
+  if (!Number.isSafeInteger(value)) throw new I3DError("input", `${where}: ${what} ${printable(field, 40)} is too large`);
   return value;
 }
 
@@ -213,7 +216,8 @@ async function* readJsonAnnotations(file: string, opts: AnnotationOptions, ctx: 
   try {
     infos = JSON.parse(text);
   } catch (e) {
-    throw new I3DError("input", `${file}: not valid JSON (${(e as Error).message})`, { cause: e });
+    // not JSON.parse's message: V8 quotes the text there, line breaks included
+    throw new I3DError("input", `${file}: not valid JSON (${describeJsonError(text)})`, { cause: e });
   }
   if (!Array.isArray(infos)) throw new I3DError("input", `${file}: expected a JSON list of videos`);
   if (infos.length === 0) return;

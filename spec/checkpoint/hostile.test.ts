@@ -177,4 +177,21 @@ test("a whole pickled nn.Module is refused by its class", () => {
   assert.match(i3dError(() => load(bytes)), refusal("mmaction.models.recognizers.Recognizer3D"));
 });
 
+test("pickle text in messages is escaped and shortened: _codecs.encode encodings, numpy byte orders and descriptors", () => {
+  const enc = pickle((w) => w.global("_codecs", "encode").mark().str("x").str("no\nsuch\u2028enc").tuple().reduce());
+  assert.ok(i3dError(() => load(enc)).includes("_codecs.encode to no\\x0asuch\\u2028enc"));
+  const wide = pickle((w) => w.global("_codecs", "encode").mark().str("\u0100").str("x\n".repeat(10_000)).tuple().reduce());
+  assert.ok(i3dError(() => load(wide)).length < 300);
+  // numpy.dtype('f8') whose BUILD state sets the byte order to a line break
+  const order = pickle((w) => {
+    w.global("numpy", "dtype").mark().str("f8").op(OP.NEWFALSE).op(OP.NEWTRUE).tuple().reduce();
+    w.mark().int(3).str("<\n>").none().none().none().int(-1).int(-1).int(0).tuple().op(OP.BUILD);
+  });
+  assert.match(i3dError(() => load(order)), /malformed numpy dtype state \(byte order '<\\x0a>'\)$/);
+  const descr = pickle((w) => w.global("numpy", "dtype").mark().str(`V${"9".repeat(70_000)}`).op(OP.NEWFALSE).op(OP.NEWTRUE).tuple().reduce());
+  const m = i3dError(() => load(descr));
+  assert.match(m, /unknown numpy dtype V9+\.\.\./);
+  assert.ok(m.length < 300);
+});
+
 test.run();

@@ -106,4 +106,17 @@ test("unsupported and hostile files: one clear error each", () => {
   for (let n = 0; n < f4.length; n++) i3dError(() => decodeNpy(f4.subarray(0, n), "cut.npy"), "input");
 });
 
+test("shape dimensions must be safe integers, and the size of the non-zero ones must not overflow (as numpy)", () => {
+  const h = (shape: string) => `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }\n`;
+  // 9999999999999999 is 10^16 once rounded to a double: the shape would be silently wrong
+  assert.match(i3dError(() => decodeNpy(npyWithHeader(h("(0, 9999999999999999)"), 0), "x.npy"), "input"),
+    /^x\.npy: shape dimension 9999999999999999 is too large \(not a safe integer\)$/);
+  assert.match(i3dError(() => decodeNpy(npyWithHeader(h("(0, 4503599627370496, 4503599627370496)"), 0), "x.npy"), "input"),
+    /shape \(0, 4503599627370496, 4503599627370496\) is too large \(its size overflows\)/);
+  // an empty array with a large (safe) dimension is an ordinary numpy array
+  const empty = decodeNpy(npyWithHeader(h("(0, 1000000000)"), 0), "e.npy");
+  assert.equal(empty.shape, [0, 1_000_000_000]);
+  assert.is(empty.data.length, 0);
+});
+
 test.run();

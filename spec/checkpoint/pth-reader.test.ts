@@ -7,6 +7,7 @@ import * as assert from "uvu/assert";
 import { parseCheckpoint, readCheckpoint } from "../../models/checkpoint/pth-reader.ts";
 import { ZipReader } from "../../models/checkpoint/zip-reader.ts";
 import { bitsOf, expected, type ExpectedTensor, fixture, fixturePath, i3dError, i3dErrorAsync } from "./fixtures.ts";
+import { OP, pickle, type PickleWriter } from "./pickle-writer.ts";
 import { makeZip } from "./zip-writer.ts";
 
 function assertStateDict(
@@ -187,6 +188,77 @@ test("a checkpoint whose top level is not a dict of tensors is refused clearly",
   const bytes = Uint8Array.from(parts.flat());
   const message = i3dError(() => parseCheckpoint(bytes, "odd.pth"), "checkpoint");
   assert.match(message, /no 'state_dict' and its entry "model" is a int, not a tensor/);
+});
+
+// --- hostile files (fuzz reproducers)
+
+/** torch._utils._rebuild_tensor_v2 of a 1-d float tensor over storage "0" of `numel` elements */
+function tensorOver(w: PickleWriter, numel: number): void {
+  w.global("torch._utils", "_rebuild_tensor_v2").mark();
+  w.mark().str("storage").global("torch", "FloatStorage").str("0").str("cpu").int(numel).tuple().op(OP.BINPERSID);
+  w.int(0).mark().int(numel).tuple().mark().int(1).tuple().op(OP.NEWFALSE);
+  w.global("collections", "OrderedDict").op(OP.EMPTY_TUPLE).reduce().tuple().reduce();
+}
+
+/** a zip checkpoint whose state_dict has `entries` keys, all the same tensor (a memo reference) */
+function aliasing(entries: number, numel: number): Uint8Array {
+  const body = pickle((w) => {
+    w.op(OP.EMPTY_DICT).str("t0");
+    tensorOver(w, numel);
+    w.op(OP.BINPUT).raw(1).op(OP.SETITEM);
+    for (let i = 1; i < entries; i++) w.str(`t${i}`).op(OP.BINGET).raw(1).op(OP.SETITEM);
+  });
+  const storage = new Uint8Array(numel * 4);
+  new Float32Array(storage.buffer).fill(0.5);
+  return makeZip([
+    { name: "archive/data.pkl", data: body },
+    { name: "archive/data/0", data: storage },
+    { name: "archive/version", data: new TextEncoder().encode("3\n") },
+  ], { align: 64 }).bytes;
+}
+
+test("state_dict entries aliasing one storage may not expand past 4x the file: refused from the shapes, nothing read", () => {
+  const reads: string[] = [];
+  const bytes = aliasing(2000, 16384);
+  const message = i3dError(() => parseCheckpoint(bytes, "alias.pth", { onStorageRead: (k) => reads.push(k) }), "checkpoint");
+  assert.match(message, /^alias\.pth: state_dict tensors hold more than \d+ bytes \(4x the \d+-byte file \+ 1 MiB\) because entries alias the same storage \("t0" and "t1", \.\.\.\)/);
+  assert.equal(reads, []);
+  // a little sharing (views of one storage, as torch may write) is fine
+  const few = parseCheckpoint(aliasing(3, 16384), "few.pth");
+  assert.equal([...few.stateDict.keys()], ["t0", "t1", "t2"]);
+  assert.is(few.stateDict.get("t2")!.toFloat32()[16383], 0.5);
+});
+
+/** a legacy file: magic number, then `protocol` (a pickle body) and nothing else */
+function legacyWithProtocol(protocol: (w: PickleWriter) => void): Uint8Array {
+  const magic = pickle((w) => w.op(OP.LONG1).raw(10, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19));
+  const second = pickle(protocol);
+  const out = new Uint8Array(magic.length + second.length);
+  out.set(magic);
+  out.set(second, magic.length);
+  return out;
+}
+
+test("legacy: a protocol version that is not a number is named by its type, never formatted", () => {
+  const deep = legacyWithProtocol((w) => {
+    for (let i = 0; i < 10_000; i++) w.op(OP.EMPTY_LIST);
+    for (let i = 1; i < 10_000; i++) w.op(OP.APPEND);
+  });
+  assert.match(i3dError(() => parseCheckpoint(deep, "p.pth"), "checkpoint"), /^p\.pth: has legacy protocol version of type list, expected 1001$/);
+  const text = legacyWithProtocol((w) => w.str("1001\n2"));
+  assert.match(i3dError(() => parseCheckpoint(text, "p.pth"), "checkpoint"), /legacy protocol version of type str, expected 1001/);
+  const other = legacyWithProtocol((w) => w.int(1000));
+  assert.match(i3dError(() => parseCheckpoint(other, "p.pth"), "checkpoint"), /legacy protocol version 1000, expected 1001/);
+});
+
+test("a persistent id's kind is shown escaped and shortened", () => {
+  const withKind = (kind: string) => makeZip([
+    { name: "archive/data.pkl", data: pickle((w) => w.mark().str(kind).tuple().op(OP.BINPERSID)) },
+  ]).bytes;
+  const m1 = i3dError(() => parseCheckpoint(withKind("a\nb\u2028c"), "k.pth"), "checkpoint");
+  assert.ok(m1.includes("unsupported persistent id 'a\\x0ab\\u2028c' (a tuple)"), m1);
+  const m2 = i3dError(() => parseCheckpoint(withKind("x".repeat(70_000)), "k.pth"), "checkpoint");
+  assert.ok(m2.length < 300, `${m2.length} characters`);
 });
 
 test.run();

@@ -91,6 +91,30 @@ test("hostile headers are refused", () => {
   assert.match(i3dError(() => readSafetensors(past, "h.st")), /runs past the end of the file/);
 });
 
+test("header fields are type-checked before anything formats them (fuzz reproducers)", () => {
+  const entry = (dtype: string) => `{"w": {"dtype": ${dtype}, "shape": [1], "data_offsets": [0, 4]}}`;
+  const header = (json: string) => {
+    const text = new TextEncoder().encode(json);
+    const out = new Uint8Array(8 + text.length + 4);
+    new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+    out.set(text, 8);
+    return out;
+  };
+  const cases: Array<[string, RegExp]> = [
+    [entry('{"F32": 1}'), /tensor "w" has unsupported dtype \(a JSON object, not a dtype name such as "F32"\)$/],
+    [entry('{"toString": 1}'), /unsupported dtype \(a JSON object/],
+    [entry(`${"[".repeat(10_000)}${"]".repeat(10_000)}`), /unsupported dtype \(a JSON array/],
+    [entry("7"), /unsupported dtype \(a JSON number/],
+    [entry("null"), /unsupported dtype \(null/],
+    ['{"w": {"shape": [1], "data_offsets": [0, 4]}}', /unsupported dtype \(missing/],
+    [entry('"F32\\u2028x"'), /unsupported dtype F32\\u2028x$/],
+    ['{"w": ["F32", [1], [0, 4]]}', /tensor "w" is a JSON array, not an object/],
+    ['{"w": {"dtype": "F32", "shape": [{"toString": 1}], "data_offsets": [0, 4]}}', /malformed shape/],
+    ['{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, {"valueOf": 4}]}}', /malformed data_offsets/],
+  ];
+  for (const [json, pattern] of cases) assert.match(i3dError(() => readSafetensors(header(json), "h.st"), "checkpoint"), pattern);
+});
+
 test("convertCheckpoint: .pth -> safetensors keeps exactly the state_dict, bit-identical at float32", async () => {
   const dir = mkdtempSync(join(tmpdir(), "i3d-convert-"));
   try {

@@ -143,4 +143,21 @@ test("deflate output is bounded by the declared size (no unbounded inflate)", ()
   assert.match(message, /entry a\/z (does not inflate|inflates to)/);
 });
 
+test("a genuine deflate bomb (every size true, 1000:1) is refused by the archive's inflate budget", () => {
+  const zip = makeZip([{ name: "a/z", data: new Uint8Array(32 << 20), method: 8 }]).bytes;
+  assert.ok(zip.length < 64 << 10, `${zip.length} bytes`);
+  const message = i3dError(() => open(zip).read("a/z"), "checkpoint");
+  assert.match(message, /entry a\/z inflates to 33554432 bytes, .* more than 4x the \d+-byte archive \+ 1 MiB \(a zip bomb\?\)/);
+  // the budget is shared by all entries: each of these fits alone, not both
+  const two = open(makeZip([
+    { name: "a/x", data: new Uint8Array(700 << 10), method: 8 },
+    { name: "a/y", data: new Uint8Array(700 << 10), method: 8 },
+  ]).bytes);
+  assert.is(two.read("a/x").length, 700 << 10);
+  assert.match(i3dError(() => two.read("a/y"), "checkpoint"), /entry a\/y inflates to 716800 bytes, which with the 716800 inflated before/);
+  // ordinary deflated data (incompressible) is far inside the budget
+  const plain = data(300_000, 5);
+  assert.equal(open(makeZip([{ name: "a/p", data: plain, method: 8 }]).bytes).read("a/p"), plain);
+});
+
 test.run();

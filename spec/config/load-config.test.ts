@@ -1,6 +1,8 @@
 // mmcv 1.x Config.fromfile semantics: _base_ chains, merging, _delete_, {{ }} substitution,
 // against goldens produced by mmcv's own code, and the failures mmcv has (or would loop on).
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { loadConfigFile, mergeConfig } from "../../models/config/load-config.ts";
@@ -99,6 +101,102 @@ test("error: unreadable JSON, YAML, other extensions", async () => {
   await rejectsConfig(loadConfigFile(fixture("errors/broken.json")), "broken.json is not valid JSON");
   await rejectsConfig(loadConfigFile(fixture("errors/whatever.yaml")), "YAML configs are not supported");
   await rejectsConfig(loadConfigFile(fixture("README.md")), "must end in .py or .json");
+});
+
+// --- hostile configs (fuzz reproducers): everything bounded before anything recursive runs
+
+/** writes `files` (relative path -> text) into a fresh directory; returns its path */
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "i3d-config-"));
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(join(dir, rel, ".."), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  return dir;
+}
+
+async function inTree<T>(files: Record<string, string>, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = tree(files);
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("a .json config nested 100000 deep is refused right after JSON.parse (no stack overflow)", async () => {
+  const deep = (n: number) => `${"[".repeat(n)}${"]".repeat(n)}`;
+  await inTree({ "deep.json": `{"model": ${deep(100_000)}}`, "ok.json": `{"model": ${deep(100)}}` }, async (dir) => {
+    await rejectsConfig(loadConfigFile(join(dir, "deep.json")), "deep.json: the value of 'model' nests more than 100 levels deep");
+    const ok = await loadConfigFile(join(dir, "ok.json"));
+    assert.ok(Array.isArray(ok.model));
+  });
+});
+
+test("broken JSON: our own one-line message with line and column, no quoted source", async () => {
+  await inTree({
+    "broken.json": '{\n  "model": x\n}\n',
+    "trailing.json": '{"a": [1, 2,]}',
+    "cut.json": '{"a": "b',
+    "ctrl.json": '{"a": "\u2028 ok", "b": "x\ny"}',
+  }, async (dir) => {
+    const e = await rejectsConfig(loadConfigFile(join(dir, "broken.json")), "broken.json is not valid JSON: unexpected 'x' where a value should be at line 2, column 12");
+    assert.not.match(e.message, /[\r\u2028\u2029]|"model"/);
+    await rejectsConfig(loadConfigFile(join(dir, "trailing.json")), "unexpected ']' where a value should be at line 1, column 13");
+    await rejectsConfig(loadConfigFile(join(dir, "cut.json")), "unterminated string at line 1, column 7");
+    await rejectsConfig(loadConfigFile(join(dir, "ctrl.json")), "control character inside a string (escape it) at line 1, column 22");
+  });
+});
+
+test("_base_ fan-out is bounded by the loads mmcv would do; a diamond of bases still loads", async () => {
+  const fan: Record<string, string> = { "fan.py": "_base_ = ['fan1.py']\n" };
+  for (let i = 1; i <= 7; i++) fan[`fan${i}.py`] = i < 7 ? `_base_ = [${Array(10).fill(`'fan${i + 1}.py'`).join(", ")}]\n` : "\n";
+  const started = performance.now();
+  await inTree(fan, (dir) => rejectsConfig(loadConfigFile(join(dir, "fan.py")), "too many _base_ files (more than 64"));
+  assert.ok(performance.now() - started < 5000);
+  // top -> (left, right) -> shared: each key-less base may be listed twice, as mmcv allows
+  await inTree({
+    "top.py": "_base_ = ['left.py', 'right.py']\nmodel = dict(a=1)\n",
+    "left.py": "_base_ = ['shared.py']\nleft = dict(x=[1, 2])\n",
+    "right.py": "_base_ = 'shared.py'\nright = 2\n",
+    "shared.py": "# nothing but a comment\n",
+  }, async (dir) => {
+    assert.equal(await loadConfigFile(join(dir, "top.py")), { left: { x: [1, 2] }, right: 2, model: { a: 1 } });
+  });
+});
+
+test("_base_ chains are bounded in depth", async () => {
+  const chain: Record<string, string> = {};
+  for (let i = 0; i < 20; i++) chain[`c${i}.py`] = `_base_ = ['c${i + 1}.py']\n`;
+  chain["c20.py"] = "x = 1\n";
+  await inTree(chain, (dir) => rejectsConfig(loadConfigFile(join(dir, "c0.py")), "_base_ files nest more than 16 levels deep"));
+});
+
+test("{{ _base_.x }} copies count against the value budget", async () => {
+  const big = `big = [${Array(1000).fill("0").join(", ")}]\n`;
+  const many = `_base_ = ['base.py']\nx = [${Array(2000).fill("{{ _base_.big }}").join(", ")}]\n`;
+  await inTree({ "base.py": big, "child.py": many }, (dir) =>
+    rejectsConfig(loadConfigFile(join(dir, "child.py")), "child.py: the config is too large: it builds more than 1000000 values"));
+});
+
+test("paths, keys and _base_ entries from the file are shown escaped and shortened", async () => {
+  const long = `${"d".repeat(70_000)}.py`;
+  await inTree({
+    "long.py": `_base_ = ['${long}']\n`,
+    "nl.py": "_base_ = ['a\\nb.py']\n",
+    "deep.py": `_base_ = [${"[".repeat(99)}${"]".repeat(99)}]\n`,
+    "keys.json": '{"_base_": ["k1.json", "k2.json"]}',
+    "k1.json": '{"a\\nb": 1}',
+    "k2.json": '{"a\\nb": 2}',
+  }, async (dir) => {
+    // (a name that long is refused by the file system: ENAMETOOLONG)
+    const e1 = await rejectsConfig(loadConfigFile(join(dir, "long.py")), "cannot read _base_ file ", "dddd...dddd", "(listed in ");
+    assert.ok(e1.message.length < 1000, `${e1.message.length} characters`);
+    await rejectsConfig(loadConfigFile(join(dir, "nl.py")), "a\\x0ab.py (listed in ");
+    const e3 = await rejectsConfig(loadConfigFile(join(dir, "deep.py")), "_base_ must be a path or a list of paths, got [[[[");
+    assert.ok(e3.message.length < 400);
+    await rejectsConfig(loadConfigFile(join(dir, "keys.json")), "duplicate key 'a\\x0ab' among the _base_ files");
+  });
 });
 
 test.run();

@@ -4,7 +4,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { buildGraph } from "../../models/build-graph.ts";
 import { countParams } from "../../models/count.ts";
+import { pyRepr } from "../../models/config/issues.ts";
 import { resolveConfigDict } from "../../models/config/resolve.ts";
+import { LIMITS } from "../../models/config/schema.ts";
 import { findZooEntry } from "../../models/zoo.ts";
 import { throwsConfig } from "./helpers.ts";
 
@@ -199,6 +201,60 @@ test("pipeline defaults are MMAction2's", () => {
 test("lazy operations followed by Fuse are accepted (the i3d_r50_lazy val pipeline)", () => {
   const r = resolveWith((d) => { d.data.test = d.data.val; }, "i3d_r50_lazy_32x2x1_100e_kinetics400_rgb");
   assert.equal(r.testPipeline.map((s) => s.type).slice(2, 6), ["Resize", "CenterCrop", "Flip", "Fuse"]);
+});
+
+// --- bounds (fuzz reproducers): counts and sizes a hostile config could make huge
+
+test("stage_blocks [3, 4, 6, 2^31] is refused by key before any block is built", () => {
+  const started = performance.now();
+  throwsConfig(() => resolveWith((d) => {
+    d.model.backbone.stage_blocks = [3, 4, 6, 2 ** 31];
+    d.model.backbone.inflate = 1;
+    d.model.backbone.non_local = 0;
+  }), "config error: model.backbone.stage_blocks[3]: expected at most 64 blocks per stage, got 2147483648");
+  assert.ok(performance.now() - started < 2000);
+  // 64 blocks is the most, and fine
+  const r = resolveWith((d) => {
+    d.model.backbone.stage_blocks = [3, 4, 64, 3];
+    d.model.backbone.inflate = 1;
+  });
+  assert.equal(r.model.backbone.stageBlocks, [3, 4, 64, 3]);
+});
+
+test("every count-like key is bounded, each refusal naming its key", () => {
+  const sample = (d: Dict) => d.data.test.pipeline.find((s: Dict) => s.type === "SampleFrames");
+  const big = 2 ** 31;
+  const cases: Array<[(d: Dict) => void, string]> = [
+    [(d) => { d.model.backbone.base_channels = big; }, `model.backbone.base_channels: must be <= ${LIMITS.baseChannels}`],
+    [(d) => { d.model.backbone.in_channels = big; }, `model.backbone.in_channels: must be <= ${LIMITS.inChannels}`],
+    [(d) => { d.model.backbone.spatial_strides = [1, 2, 2, big]; }, `model.backbone.spatial_strides[3]: must be <= ${LIMITS.geometry}`],
+    [(d) => { d.model.backbone.dilations = [1, 1, big, 1]; }, "model.backbone.dilations[2]: must be <="],
+    [(d) => { d.model.backbone.conv1_kernel = [3, big, 7]; }, "model.backbone.conv1_kernel[1]: must be <="],
+    [(d) => { d.model.backbone.conv1_kernel = big; }, `model.backbone.conv1_kernel: must be <= ${LIMITS.geometry}`],
+    [(d) => { d.model.cls_head.num_classes = big; }, `model.cls_head.num_classes: must be <= ${LIMITS.numClasses}`],
+    [(d) => { d.model.cls_head.in_channels = big; }, "model.cls_head.in_channels: must be <="],
+    [(d) => { sample(d).clip_len = big; }, `.clip_len: must be <= ${LIMITS.clipLen}`],
+    [(d) => { sample(d).num_clips = big; }, `.num_clips: must be <= ${LIMITS.clips}`],
+    [(d) => { sample(d).frame_interval = big; }, ".frame_interval: must be <="],
+    [(d) => { d.data.test.pipeline[3].crop_size = big; }, `data.test.pipeline[3].crop_size: must be <= ${LIMITS.imageSide}`],
+    [(d) => { d.data.test.pipeline[3].crop_size = [224, big]; }, `data.test.pipeline[3].crop_size[1]: must be <= ${LIMITS.imageSide}`],
+    [(d) => { d.data.test.pipeline[2].scale = [-1, big]; }, `data.test.pipeline[2].scale[1]: must be <= ${LIMITS.imageSide}`],
+    [(d) => { d.data.test.pipeline[2].scale = 1e9; }, `data.test.pipeline[2].scale: must be <= ${LIMITS.resizeFactor}`],
+    [(d) => { d.data.test.start_index = 2 ** 53 - 1; }, "data.test.start_index: must be <="],
+  ];
+  for (const [edit, part] of cases) throwsConfig(() => resolveWith(edit), part);
+});
+
+test("pyRepr is bounded: a value nested 100000 deep or a million entries long costs no more than a small one", () => {
+  let deep: unknown = [];
+  for (let i = 0; i < 100_000; i++) deep = [deep];
+  assert.is(pyRepr(deep), `${"[".repeat(57)}...`);
+  const wide = Array.from({ length: 1_000_000 }, (_, i) => i);
+  const started = performance.now();
+  assert.is(pyRepr(wide), "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16...");
+  assert.ok(performance.now() - started < 100);
+  assert.is(pyRepr({ "a\nb": ["x\u2028y", null, true, 1.5] }), "{'a\\nb': ['x\\u2028y', None, True, 1.5]}");
+  assert.is(pyRepr([1, [2, { k: "v" }]]), "[1, [2, {'k': 'v'}]]");
 });
 
 test.run();

@@ -157,6 +157,28 @@ test(".json lists (load_json_annotations): path key from the first entry, labels
   await rejects(loadAnnotations(file("[{", ".json"), video), "input", /not valid JSON/);
 });
 
+test("broken JSON and long fields: our own one-line messages, no source quoted (fuzz reproducers)", async () => {
+  const broken = file('[{"filename": "a.mp4",\n  "label": x}]\n', ".json");
+  await rejects(loadAnnotations(broken, video), "input", /: not valid JSON \(unexpected 'x' where a value should be at line 2, column 12\)$/);
+  await rejects(loadAnnotations(file('[{"filename": "a\u2028b",\r\n "label": [1],}]', ".json"), video), "input",
+    /not valid JSON \(expected a property name in double quotes, found '\}' at line 2, column 15\)$/);
+  try {
+    await loadAnnotations(broken, video);
+  } catch (e) {
+    assert.not.match((e as Error).message, /[\n\r\u2028\u2029]|"filename"/);
+  }
+  // a field as long as a line is shown shortened
+  for (const line of [`a.mp4 ${"x".repeat(60_000)}\n`, `a.mp4 -${"9".repeat(60_000)}\n`, `a.mp4 ${"9".repeat(60_000)}\n`]) {
+    try {
+      await loadAnnotations(file(line), video);
+      assert.unreachable("accepted");
+    } catch (e) {
+      assert.instance(e, I3DError);
+      assert.ok((e as Error).message.length < 400, `${(e as Error).message.length} characters`);
+    }
+  }
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

@@ -118,7 +118,9 @@ export function mutateJsonValue(root: Json, rng: Rng): { value: Json; how: strin
       }
       break;
     case 5:
-      set(typeof slot.value === "string" ? oddString(rng) : String(slot.value));
+      // JSON.stringify, not String(): a dict must not become "[object Object]", which the oracle
+      // rightly treats as a package bug when a message shows it
+      set(typeof slot.value === "string" ? oddString(rng) : JSON.stringify(slot.value) ?? "null");
       how = `json: ${slot.path} as a string`;
       break;
     case 6: {
