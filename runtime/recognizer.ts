@@ -21,7 +21,12 @@ import { averageClips, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
-import { type PreparedInput, type PrepareOptions, prepareInput } from "./prepare-input.ts";
+import { normalizeBytes } from "./pipeline/normalize.ts";
+import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
+import {
+  isPreparedBytes, type PreparedBytes, type PreparedInput, type PrepareOptions, prepareInput, prepareInputBytes,
+} from "./prepare-input.ts";
+import { u8InputRunner } from "./webgpu/webgpu-runner.ts";
 
 export interface RecognizerOptions {
   config: ResolvedConfig;
@@ -71,6 +76,8 @@ export interface VideoClassification extends Classification {
   input: string;
   prepared: Omit<PreparedInput, "input">;
 }
+
+type Shape5 = readonly [number, number, number, number, number];
 
 /** Weights in memory seen as a checkpoint's state_dict, so they bind (and are checked) the same way. */
 function inMemoryStateDict(weights: WeightMap): Parameters<typeof bindCheckpoint>[1]["stateDict"] {
@@ -187,26 +194,67 @@ export class Recognizer {
    * Runs the model on `input` ([views, C, T, H, W], normalised) in batches and reduces the
    * views as the config's test_cfg.average_clips says (or as overridden).
    */
-  async classifyTensor(
-    input: Float32Array, shape: readonly [number, number, number, number, number], opts: ClassifyTensorOptions = {},
+  async classifyTensor(input: Float32Array, shape: Shape5, opts: ClassifyTensorOptions = {}): Promise<Classification> {
+    const { clip, perView } = this.checkShape(input.length, shape);
+    const runner = await this.runnerFor(clip);
+    return await this.classifyViews(runner, shape[0], opts,
+      (v, n) => runner.run(input.subarray(v * perView, (v + n) * perView), n));
+  }
+
+  /**
+   * Like classifyTensor, for the test pipeline's output before Normalize (runTestPipelineBytes /
+   * prepareInputBytes): `bytes` [views, 3, T, H, W] RGB and the Normalize to apply (null:
+   * none). A WebGPU runner uploads the bytes and normalises on the GPU (a quarter of the
+   * upload); any other normalises on the CPU through the same tables. Either way the model
+   * sees the same float32 input as classifyTensor on the pipeline's float output.
+   */
+  async classifyBytes(
+    bytes: Uint8Array, shape: Shape5, normalize: NormalizeParams | null, opts: ClassifyTensorOptions = {},
   ): Promise<Classification> {
+    const { clip, perView } = this.checkShape(bytes.length, shape);
+    const runner = await this.runnerFor(clip);
+    const gpu = u8InputRunner(runner);
+    if (gpu) {
+      return await this.classifyViews(runner, shape[0], opts,
+        (v, n) => gpu.runU8(bytes.subarray(v * perView, (v + n) * perView), n, normalize));
+    }
+    const input = normalizeBytes(bytes, normalize, perView / clip[0]);
+    return await this.classifyViews(runner, shape[0], opts,
+      (v, n) => runner.run(input.subarray(v * perView, (v + n) * perView), n));
+  }
+
+  /** classifyTensor or classifyBytes, whichever `prepared` holds. */
+  async classifyPrepared(prepared: PreparedInput | PreparedBytes, opts: ClassifyTensorOptions = {}): Promise<Classification> {
+    return isPreparedBytes(prepared)
+      ? await this.classifyBytes(prepared.bytes, prepared.shape, prepared.normalize, opts)
+      : await this.classifyTensor(prepared.input, prepared.shape, opts);
+  }
+
+  private checkShape(length: number, shape: Shape5): { clip: [number, number, number, number]; perView: number } {
     const [views, ...clipDims] = shape;
     const clip = clipDims as [number, number, number, number];
     const perView = clip.reduce((a, b) => a * b, 1);
-    if (views < 1 || input.length !== views * perView) {
-      throw new I3DError("input", `input has ${input.length} values, shape [${shape.join(", ")}] needs ${views * perView}`);
+    if (views < 1 || length !== views * perView) {
+      throw new I3DError("input", `input has ${length} values, shape [${shape.join(", ")}] needs ${views * perView}`);
     }
     if (clip[0] !== this.config.model.backbone.inChannels) {
       throw new I3DError("input", `input has ${clip[0]} channels, the model takes ${this.config.model.backbone.inChannels}`);
     }
-    const runner = await this.runnerFor(clip);
+    return { clip, perView };
+  }
+
+  /** Runs `views` views in batches of the runner's size and reduces them (average_clips, top-k). */
+  private async classifyViews(
+    runner: ModelRunner, views: number, opts: ClassifyTensorOptions,
+    runBatch: (first: number, count: number) => Promise<{ features: Float32Array; clsScore: Float32Array }>,
+  ): Promise<Classification> {
     const classes = this.config.model.head.numClasses;
     const clsScore: Float32Array[] = [];
     const features: Float32Array[] = [];
     const start = performance.now();
     for (let v = 0; v < views; v += runner.batch) {
       const n = Math.min(runner.batch, views - v);
-      const result = await runner.run(input.subarray(v * perView, (v + n) * perView), n);
+      const result = await runBatch(v, n);
       const featureDim = result.features.length / n;
       for (let i = 0; i < n; i++) {
         clsScore.push(result.clsScore.slice(i * classes, (i + 1) * classes));
@@ -224,11 +272,25 @@ export class Recognizer {
     return { views, topk, scores, clsScore, features, timings: { modelMs } };
   }
 
-  /** A video file, rawframes folder or .npy tensor through the config's test pipeline and the model. */
+  /**
+   * The model input for a video file, rawframes folder or .npy tensor, in the form this
+   * recognizer's backend takes best: on WebGPU a video stops before Normalize (bytes, normalised
+   * on the GPU), elsewhere it is the float32 tensor. Hand it to classifyPrepared.
+   */
+  async prepare(path: string, opts: PrepareOptions = {}): Promise<PreparedInput | PreparedBytes> {
+    return this.decision.backend === "webgpu"
+      ? await prepareInputBytes(path, this.config, opts)
+      : await prepareInput(path, this.config, opts);
+  }
+
+  /**
+   * A video file, rawframes folder or .npy tensor through the config's test pipeline and the
+   * model (prepare + classifyPrepared).
+   */
   async classify(path: string, opts: ClassifyOptions = {}): Promise<VideoClassification> {
-    const prepared = await prepareInput(path, this.config, opts);
-    const result = await this.classifyTensor(prepared.input, prepared.shape, opts);
-    const { input: _tensor, ...rest } = prepared;
+    const prepared = await this.prepare(path, opts);
+    const result = await this.classifyPrepared(prepared, opts);
+    const { input: _tensor, bytes: _bytes, normalize: _normalize, ...rest } = prepared as PreparedInput & PreparedBytes;
     return { ...result, input: path, prepared: rest };
   }
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Videos/s of the 30-view protocol on this machine's GPU (Dawn through the `webgpu` package).
-# Usage: bench/webgpu/gpu-check.sh [--weights f16] [--profile 1] [--videos 5] ...
+# Usage: bench/webgpu/gpu-check.sh [--weights f16] [--profile 1] [--videos 5] [--input u8,f32] [--upload write,staging] ...
 # (see bench/webgpu/gpu-check.ts for every option)
 set -e
 cd "$(dirname "$0")/../.."

@@ -1,84 +1,138 @@
 // Throughput check for a real GPU: the zoo's 30-view test protocol (10 clips x 3 crops of
 // 32x256x256 per video) on WebGPU, as videos/s and device memory. Picks the largest batch of
 // views (a divisor of the views per video) whose plan fits the adapter, loads random weights,
-// warms up, then times whole videos. Small settings exercise it on lavapipe:
+// warms up, then times whole videos for each input form and upload method asked for:
+//   --input u8   the pipeline's bytes, normalised in the stem (runU8; what classify() uses)
+//   --input f32  the normalised float32 tensor (run), 4x the bytes to upload
+// (both are timed by default, on the same frames: the f32 input is the bytes normalised on the
+// CPU, and the first batch's logits of the two forms must be identical), and
+//   --upload write|staging  how the input reaches the GPU (runtime/webgpu/input-upload.ts);
+//   a list runs a fresh runner per method.
+// Small settings exercise it on lavapipe:
 //   node tools/node-ts.js bench/webgpu/gpu-check.ts --frames 8 --size 64 --clips 2 --crops 1 --videos 1
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --weights f32|f16 --profile 0|1 --tile 64x64x16 (force a GEMM tile) --target 256
+//          --input u8,f32 --upload write
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
 import { I3DError } from "../../models/errors.ts";
-import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
+import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
+import type { NormalizeParams } from "../../runtime/pipeline/test-pipeline-plan.ts";
+import { rng } from "../../runtime/random-weights.ts";
+import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
+import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
-import { DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, planModel, randomInput, randomPackedWeights } from "./bench-model.ts";
+import { DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, planModel, randomPackedWeights } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
-  weights: "f32", profile: "0", tile: "", target: "256",
+  weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write",
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined,
 };
+const forms = args.input.split(",") as ("u8" | "f32")[];
+const uploads = args.upload.split(",") as UploadMethod[];
+if (forms.some((f) => f !== "u8" && f !== "f32")) throw new Error(`--input takes u8 and/or f32, got ${args.input}`);
+if (uploads.some((u) => !UPLOAD_METHODS.includes(u))) throw new Error(`--upload takes ${UPLOAD_METHODS.join(", ")}, got ${args.upload}`);
 const perVideo = Number(args.clips) * Number(args.crops);
 const input: [number, number, number, number] = [3, Number(args.frames), Number(args.size), Number(args.size)];
+const perView = input.reduce((p, q) => p * q, 1);
+// the zoo configs' Normalize
+const NORMALIZE: NormalizeParams = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], toBgr: false };
 const spec = await modelSpec(args.model);
-const first = await acquireGpuAdapter();
-console.log(`adapter: ${first.description}${first.software ? "  (software: expect ~2% of a CPU's peak)" : ""}`);
-console.log(`limits: maxBufferSize ${mib(first.limits.maxBufferSize)}, maxStorageBufferBindingSize ` +
-  `${mib(first.limits.maxStorageBufferBindingSize)}; features: ${first.features.filter((f) => /f16|subgroup|timestamp/.test(f)).join(", ")}`);
+let adapter: GpuAdapterHandle = await acquireGpuAdapter();
+console.log(`adapter: ${adapter.description}${adapter.software ? "  (software: expect ~2% of a CPU's peak)" : ""}`);
+console.log(`limits: maxBufferSize ${mib(adapter.limits.maxBufferSize)}, maxStorageBufferBindingSize ` +
+  `${mib(adapter.limits.maxStorageBufferBindingSize)}; features: ${adapter.features.filter((f) => /f16|subgroup|timestamp/.test(f)).join(", ")}`);
 
-const candidates = Number(args.batch) > 0
+/** the largest batch (a divisor of the views per video) whose plan fits, with its runner */
+let adapterUsed = false;
+async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ runner: WebGpuRunner; model: PlannedModel }> {
+  for (const batch of batches) {
+    // an adapter that opened a device cannot open another
+    if (adapterUsed) adapter = await acquireGpuAdapter();
+    adapterUsed = true;
+    try {
+      const model = planModel(spec, input, batch, adapter, planOptions);
+      const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
+      return { runner, model };
+    } catch (e) {
+      if (!(e instanceof I3DError && e.kind === "device")) throw e;
+      console.log(`batch ${batch}: ${e.message}`);
+    }
+  }
+  throw new I3DError("device", "no batch size fits this GPU");
+}
+
+let batches = Number(args.batch) > 0
   ? [Number(args.batch)]
   : Array.from({ length: perVideo }, (_, i) => perVideo - i).filter((b) => perVideo % b === 0);
-let runner: WebGpuRunner | undefined;
-let model: PlannedModel | undefined;
-let adapter = first;
-for (const batch of candidates) {
+const r = rng(12345);
+const summary: string[] = [];
+for (const upload of uploads) {
+  const { runner, model } = await loadRunner(upload, batches);
+  batches = [runner.batch];
   try {
-    model = planModel(spec, input, batch, adapter, planOptions);
-    runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter });
-    break;
-  } catch (e) {
-    if (!(e instanceof I3DError && e.kind === "device")) throw e;
-    console.log(`batch ${batch}: ${e.message}`);
-    adapter = await acquireGpuAdapter(); // an adapter that opened a device cannot open another
+    const b = runner.batch;
+    const flopsPerView = model.plan.layers.reduce((s, l) => s + l.flops, 0) / b;
+    console.log(`\n${args.model}: batch ${b} views of ${input.join("x")}, ${perVideo} views/video, ` +
+      `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches, upload "${upload}"`);
+    const m = model.plan.memory;
+    console.log(`device memory: ${mib(m.peakBytes)} (activations ${mib(m.arenaBytes)}, scratch ${mib(m.scratchBytes)}, ` +
+      `weights ${mib(m.weightBytes)})`);
+    const bytes = new Uint8Array(b * perView);
+    for (let i = 0, s = Math.floor(r() * 2 ** 31); i < bytes.length; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      bytes[i] = s >>> 24;
+    }
+    const floats = normalizeBytes(bytes, NORMALIZE, perView / 3);
+    const runBatch = (form: "u8" | "f32", n: number) => form === "u8"
+      ? runner.runU8(n === b ? bytes : bytes.subarray(0, n * perView), n, NORMALIZE)
+      : runner.run(n === b ? floats : floats.subarray(0, n * perView), n);
+    const first: Record<string, Float32Array> = {};
+    for (const form of forms) {
+      const t = performance.now();
+      first[form] = (await runBatch(form, b)).clsScore;
+      console.log(`warm-up batch, ${form} input (pipeline compiles): ${((performance.now() - t) / 1000).toFixed(2)} s`);
+    }
+    if (first.u8 && first.f32) {
+      const same = first.u8.every((v, i) => Object.is(v, first.f32[i]));
+      console.log(`u8 vs f32 input, first batch's logits: ${same ? "identical" : "DIFFERENT (a bug: they must be bit-identical)"}`);
+    }
+    const videos = Number(args.videos);
+    for (const form of forms) {
+      const t = performance.now();
+      for (let v = 0; v < videos; v++) {
+        for (let done = 0; done < perVideo; done += b) await runBatch(form, Math.min(b, perVideo - done));
+      }
+      const s = (performance.now() - t) / 1000;
+      const line = `${form} input, upload "${upload}": ${videos} video(s) x ${perVideo} views in ${s.toFixed(2)} s: ` +
+        `${(videos / s).toFixed(3)} videos/s, ${((videos * perVideo) / s).toFixed(2)} views/s, ` +
+        `${((videos * perVideo * flopsPerView) / s / 1e12).toFixed(3)} TFLOP/s, ${(s / videos * 1000).toFixed(0)} ms/video`;
+      console.log(line);
+      summary.push(line);
+    }
+    console.log(`peak device memory: ${mib(m.peakBytes)} + input staging ${mib(runner.memoryBytes().activations - (m.peakBytes - m.weightBytes))}`);
+    if (args.profile === "1") {
+      const prof = await runner.profile(1);
+      // the stem of each input form, on its own kind of input
+      for (const form of forms) {
+        await runBatch(form, b);
+        const p = (await runner.profile(3, form))[0];
+        console.log(`stem (${p.name}), ${form} input: ${p.ms.toFixed(2)} ms, ${(p.flops / p.ms / 1e6).toFixed(1)} GFLOP/s (best of 3)`);
+      }
+      prof.sort((p, q) => q.ms - p.ms);
+      console.log("\nslowest layers:");
+      for (const p of prof.slice(0, 12)) {
+        console.log(`  ${p.name.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms ${(p.flops / p.ms / 1e6).toFixed(1).padStart(9)} GFLOP/s`);
+      }
+    }
+  } finally {
+    await runner.dispose();
   }
 }
-if (!runner || !model) throw new I3DError("device", "no batch size fits this GPU");
-try {
-  const b = runner.batch;
-  const flopsPerView = model.plan.layers.reduce((s, l) => s + l.flops, 0) / b;
-  console.log(`${args.model}: batch ${b} views of ${input.join("x")}, ${perVideo} views/video, ` +
-    `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches`);
-  const m = model.plan.memory;
-  console.log(`device memory: ${mib(m.peakBytes)} (activations ${mib(m.arenaBytes)}, scratch ${mib(m.scratchBytes)}, ` +
-    `weights ${mib(m.weightBytes)})`);
-  const x = randomInput(b, input);
-  let t = performance.now();
-  await runner.run(x, b);
-  console.log(`warm-up batch (pipeline compiles): ${((performance.now() - t) / 1000).toFixed(2)} s`);
-  const videos = Number(args.videos);
-  t = performance.now();
-  for (let v = 0; v < videos; v++) {
-    for (let done = 0; done < perVideo; done += b) {
-      const n = Math.min(b, perVideo - done);
-      await runner.run(n === b ? x : x.subarray(0, n * input.reduce((p, q) => p * q, 1)), n);
-    }
-  }
-  const s = (performance.now() - t) / 1000;
-  console.log(`\n${videos} video(s) x ${perVideo} views in ${s.toFixed(2)} s: ${(videos / s).toFixed(3)} videos/s, ` +
-    `${((videos * perVideo) / s).toFixed(2)} views/s, ${((videos * perVideo * flopsPerView) / s / 1e12).toFixed(3)} TFLOP/s`);
-  console.log(`peak device memory: ${mib(m.peakBytes)}`);
-  if (args.profile === "1") {
-    const prof = await runner.profile(1);
-    prof.sort((p, q) => q.ms - p.ms);
-    console.log("\nslowest layers:");
-    for (const p of prof.slice(0, 12)) {
-      console.log(`  ${p.name.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms ${(p.flops / p.ms / 1e6).toFixed(1).padStart(9)} GFLOP/s`);
-    }
-  }
-} finally {
-  await runner.dispose();
-}
+console.log(`\nsummary:\n${summary.map((l) => `  ${l}`).join("\n")}`);
+process.exit(0);

@@ -5,6 +5,7 @@
 
 import { I3DError } from "../../models/errors.ts";
 import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { INPUT_CHANNELS, NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
 import { PlanEmitter } from "./emitter.ts";
@@ -28,6 +29,12 @@ export interface WebGpuPlanOptions {
   tile?: GemmTile;
   /** cap on the scratch buffer (split-K partials, attention score blocks); default 64 MiB */
   scratchBytes?: number;
+  /**
+   * add the u8 input mode (plan.input.u8: the stem reads the pipeline's bytes and normalises
+   * them) where the input has 3 channels; default true. It costs one more stem shader, compiled
+   * on the first u8 run, and no device memory beyond a 3 KiB table.
+   */
+  u8Input?: boolean;
 }
 
 const MIB = 1024 * 1024;
@@ -62,12 +69,17 @@ export function buildWebGpuPlan(
       `allows (${(limits.maxBufferSize / MIB).toFixed(0)} MiB); use fewer views per batch`);
   }
 
+  const inputAct = program.tensors[program.input];
+  const u8Input = (options.u8Input ?? true) && inputAct.c === INPUT_CHANNELS &&
+    program.ops.every((op) => !op.inputs.includes(program.input) || (op.kind === "conv" && !op.residual));
+
   const em = new PlanEmitter(limits);
   const weights = new WeightLayoutBuilder(dtype, limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const ctx: LowerContext = {
     program, memory, em, weights, limits,
     tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
+    u8Dispatches: u8Input ? [] : null,
   };
   const layers: LayerReport[] = [];
   for (const op of program.ops) {
@@ -84,8 +96,7 @@ export function buildWebGpuPlan(
   const uniformAlign = limits.minUniformBufferOffsetAlignment;
   const uniformTotal = em.dispatches.reduce((s, d) => s + Math.ceil((d.uniforms.length * 4) / uniformAlign) * uniformAlign, 0);
 
-  const [n, c, t, h, w] = [batch, program.tensors[program.input].c, program.tensors[program.input].t,
-    program.tensors[program.input].h, program.tensors[program.input].w];
+  const [n, c, t, h, w] = [batch, inputAct.c, inputAct.t, inputAct.h, inputAct.w];
   const featuresName = program.outputs.features, logits = program.outputs.clsScore;
   const perView = (name: string) => actElements(program.tensors[name]) / batch;
   const readbackBytes = (actElements(program.tensors[featuresName]) + actElements(program.tensors[logits])) * 4;
@@ -107,7 +118,10 @@ export function buildWebGpuPlan(
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
     batch,
-    input: { shape: [n, c, t, h, w], arena: arenaTensor(memory, program.input) },
+    input: {
+      shape: [n, c, t, h, w], arena: arenaTensor(memory, program.input),
+      ...(ctx.u8Dispatches ? { u8: { bytes: n * c * t * h * w, normalizeBytes: NORMALIZE_TABLE_BYTES, dispatches: ctx.u8Dispatches } } : {}),
+    },
     outputs: {
       features: { arena: arenaTensor(memory, featuresName), perView: perView(featuresName) },
       logits: { arena: arenaTensor(memory, logits), perView: perView(logits) },

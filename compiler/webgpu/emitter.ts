@@ -4,6 +4,7 @@
 // so a window starting elsewhere is bound from the aligned offset below and the shader gets the
 // remainder as a base index (every shader addresses its arrays as base + index).
 
+import { NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { packUniforms, shaderId, type WgslKernel } from "../../kernels/wgsl/kernel.ts";
 import type { GpuLimits } from "./limits.ts";
 import type { PlanBinding, PlanDispatch, WeightEntry } from "./plan.ts";
@@ -33,14 +34,28 @@ export class PlanEmitter {
 
   /** float32 elements [start, end) of the arena or the scratch buffer */
   window(buffer: "arena" | "scratch", start: number, end: number): Window {
+    const w = this.byteWindow(buffer, start * 4, end * 4);
+    return { binding: w.binding, base: w.base / 4 };
+  }
+
+  /**
+   * bytes [start, end) of the arena or the scratch buffer, bound as 32-bit words; `base` counts
+   * bytes (the u8 input's loader addresses bytes)
+   */
+  byteWindow(buffer: "arena" | "scratch", start: number, end: number): Window {
     const align = this.limits.minStorageBufferOffsetAlignment;
-    const offset = Math.floor((start * 4) / align) * align;
-    const size = Math.max(end * 4 - offset, 16);
+    const offset = Math.floor(start / align) * align;
+    const size = Math.max(Math.ceil((end - offset) / 4) * 4, 16);
     if (size > this.limits.maxStorageBufferBindingSize) {
       throw new Error(`internal: window of ${size} bytes exceeds maxStorageBufferBindingSize`);
     }
     if (buffer === "scratch") this.scratchBytes = Math.max(this.scratchBytes, offset + size);
-    return { binding: { buffer, index: 0, offset, size }, base: (start * 4 - offset) / 4 };
+    return { binding: { buffer, index: 0, offset, size }, base: start - offset };
+  }
+
+  /** the u8 input mode's normalisation table (kernels/wgsl/input-normalize.ts), all of it */
+  normalizeTable(): Window {
+    return { binding: { buffer: "normalize", index: 0, offset: 0, size: NORMALIZE_TABLE_BYTES }, base: 0 };
   }
 
   weight(entry: WeightEntry, bytesPerElement: number): Window {
@@ -48,10 +63,23 @@ export class PlanEmitter {
     return { binding: { buffer: "weights", index: entry.buffer, offset: entry.offset, size }, base: 0 };
   }
 
+  /** Appends a dispatch to the plan's list; returns its index. */
   dispatch<K>(
     kernel: WgslKernel<K>, key: K, label: string, windows: Record<string, Window>,
     uniforms: Record<string, number>, workgroups: [number, number, number], threads: number, workgroupBytes = 0,
   ): number {
+    this.dispatches.push(this.record(kernel, key, label, windows, uniforms, workgroups, threads, workgroupBytes));
+    return this.dispatches.length - 1;
+  }
+
+  /**
+   * A dispatch checked and accounted for (shader source, limits) like any other, but not
+   * appended: an alternative to one in the list (the u8 input's stem).
+   */
+  record<K>(
+    kernel: WgslKernel<K>, key: K, label: string, windows: Record<string, Window>,
+    uniforms: Record<string, number>, workgroups: [number, number, number], threads: number, workgroupBytes = 0,
+  ): PlanDispatch {
     const id = shaderId(kernel, key);
     if (!(id in this.shaders)) this.shaders[id] = kernel.source(key);
     const roles = kernel.bindings(key);
@@ -63,7 +91,7 @@ export class PlanEmitter {
       return w.binding;
     });
     // WebGPU rejects two overlapping writable bindings of one buffer in a dispatch
-    const writable = bindings.filter((b) => b.buffer !== "weights");
+    const writable = bindings.filter((b) => b.buffer === "arena" || b.buffer === "scratch");
     for (let i = 0; i < writable.length; i++) {
       for (let j = i + 1; j < writable.length; j++) {
         const a = writable[i], b = writable[j];
@@ -80,7 +108,6 @@ export class PlanEmitter {
     this.maxThreads = Math.max(this.maxThreads, threads);
     this.maxWorkgroupBytes = Math.max(this.maxWorkgroupBytes, workgroupBytes);
     this.maxStorageBindings = Math.max(this.maxStorageBindings, roles.length);
-    this.dispatches.push({ label, shader: id, bindings, uniforms: packUniforms(kernel.uniforms(key), uniforms), workgroups });
-    return this.dispatches.length - 1;
+    return { label, shader: id, bindings, uniforms: packUniforms(kernel.uniforms(key), uniforms), workgroups };
   }
 }

@@ -2,6 +2,7 @@
 // weight layout being built, the emitter collecting dispatches, and the resolved options.
 
 import type { Program } from "../ir.ts";
+import type { PlanU8Input } from "./plan.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
 import type { TilingOptions } from "./choose-tiling.ts";
 import type { PlanEmitter } from "./emitter.ts";
@@ -18,6 +19,8 @@ export interface LowerContext {
   tiling: Omit<TilingOptions, "scratchLimitBytes">;
   /** bytes the scratch buffer may take (split-K partials, attention score blocks) */
   scratchLimitBytes: number;
+  /** collects the u8 input's replacement stem dispatches; null: the plan has no u8 input mode */
+  u8Dispatches: PlanU8Input["dispatches"] | null;
 }
 
 /** arena offset of a tensor, in float32 elements */

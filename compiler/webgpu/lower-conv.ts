@@ -1,7 +1,9 @@
 // conv op -> one conv3d-gemm dispatch per chunk (plus a split-k-reduce when K is split).
 // Variant: the network input is read in place as NCTHW ("ncthw"); a 1x1x1 stride-1
 // unpadded conv is a plain GEMM on the input matrix ("pointwise"); otherwise the general
-// implicit GEMM ("nthwc"); "-vec4" when cin % 4 == 0.
+// implicit GEMM ("nthwc"); "-vec4" when cin % 4 == 0. A conv reading the network input also
+// records, per chunk, the "ncthw-u8" dispatch that replaces its own when the input comes as
+// bytes (compiler/webgpu/plan.ts: the u8 input mode).
 
 import type { ConvInput, Conv3dKey } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
 import { conv3dGemm } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
@@ -83,6 +85,8 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     splitK: split, weights: f16 ? "f16" : "f32",
   };
 
+  // the u8 input mode (build-plan checked it applies: 3 channels, no residual on the input)
+  const u8 = input === "ncthw" && ctx.u8Dispatches !== null;
   let first = -1, last = -1;
   for (const c of chunks) {
     const label = op.name + chunkLabel(c, ys.n, ys.t);
@@ -102,14 +106,27 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
       if (res) windows.res = res;
       windows.y = y;
     }
-    const idx = em.dispatch(conv3dGemm, key, label, windows, {
+    const uniforms = {
       M, N, K, kSplit: tiling.kSplit, kStep: tiling.tile.bk, cin, tin: xs.t, hin: xs.h, win: xs.w, hout: ys.h, wout: ys.w,
       toutChunk: c.rows, outT0: c.r0, inT0: xw.inT0, inTPerView: xw.inTPerView,
       xBase: x.base, wBase: w.base, bBase: bias?.base ?? 0,
       // residual = input: same shape, so its rows lie inside x's window (which starts at xw.start)
       rBase: key.residualIsInput ? x.base + rowStart * N - xw.start : res?.base ?? 0,
       yBase: split ? part!.base : y.base,
-    }, gemmWorkgroups(tiling.tile, M, N, tiling.splits), gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile));
+    };
+    const grid = gemmWorkgroups(tiling.tile, M, N, tiling.splits);
+    const idx = em.dispatch(conv3dGemm, key, label, windows, uniforms, grid, gemmThreads(tiling.tile),
+      gemmWorkgroupBytes(tiling.tile));
+    if (u8) {
+      // the same views' bytes: byte v of the input region holds element v of the float32 tensor
+      const xb = em.byteWindow("arena", xOff * 4 + xw.start, xOff * 4 + xw.end);
+      ctx.u8Dispatches!.push({
+        index: idx,
+        dispatch: em.record(conv3dGemm, { ...key, input: "ncthw-u8" }, `${label} [u8 input]`,
+          { ...windows, x: xb, norm: em.normalizeTable() }, { ...uniforms, xBase: xb.base }, grid,
+          gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile)),
+      });
+    }
     if (first < 0) first = idx;
     last = idx;
     if (split) {

@@ -4,16 +4,23 @@
 // (runtime/webgpu/) replays it without the compiler: create buffers, upload weights and
 // uniforms once, then per batch write the input, encode the dispatches in order, copy the
 // outputs out.
+//
+// The input comes in one of two forms. "f32": the normalised float32 tensor, as ModelRunner.run
+// takes it. "u8" (plan.input.u8, when the input has 3 channels): the pipeline's RGB bytes
+// before Normalize, a quarter of the bytes to upload; they are written where the float32
+// input would go (the bytes of view v at byte v * C*T*H*W of that region) and the dispatches
+// in plan.input.u8.dispatches replace the stem's, which normalise each byte through a table in
+// the "normalize" buffer (kernels/wgsl/input-normalize.ts) that the runner fills.
 
 export const PLAN_FORMAT = "i3d-webgpu-plan";
 export const PLAN_VERSION = 1;
 
-export type BufferName = "arena" | "scratch" | "weights";
+export type BufferName = "arena" | "scratch" | "weights" | "normalize";
 
 /** A window of one buffer bound to a shader binding; offset and size in bytes. */
 export interface PlanBinding {
   buffer: BufferName;
-  /** weights buffer number (always 0 for arena and scratch) */
+  /** weights buffer number (always 0 for the others) */
   index: number;
   offset: number;
   size: number;
@@ -93,13 +100,23 @@ export interface PlanMemory {
   arenaLowerBoundBytes: number;
 }
 
+/** The u8 input mode (see the top of this file); absent when the plan has none. */
+export interface PlanU8Input {
+  /** bytes of one run's input: batch * C*T*H*W, written at input.arena.offset */
+  bytes: number;
+  /** bytes of the "normalize" buffer (the normalisation table) */
+  normalizeBytes: number;
+  /** with u8 input, plan.dispatches[index] is replaced by `dispatch` (the stem's conv dispatches) */
+  dispatches: { index: number; dispatch: PlanDispatch }[];
+}
+
 export interface WebGpuPlan {
   format: typeof PLAN_FORMAT;
   version: typeof PLAN_VERSION;
   /** views per run */
   batch: number;
   /** the network input [batch, C, T, H, W] as callers hand it (NCTHW); the stem conv reads it in place */
-  input: { shape: [number, number, number, number, number]; arena: ArenaTensor };
+  input: { shape: [number, number, number, number, number]; arena: ArenaTensor; u8?: PlanU8Input };
   /** program.outputs; `perView` = elements per view (channels for features, classes for logits) */
   outputs: {
     features: { arena: ArenaTensor; perView: number };

@@ -10,7 +10,11 @@
 // Input variants: "nthwc" (any cin), "nthwc-vec4" (cin % 4 == 0: a vec4 never straddles a
 // tap), "pointwise"/"pointwise-vec4" (1x1x1, stride 1, no padding: A is the input matrix
 // itself), "ncthw" (the network input as the caller hands it, [n, c, t, h, w]: the stem reads
-// it directly, no transpose pass).
+// it directly, no transpose pass), "ncthw-u8" (the same tensor as the pipeline's RGB bytes
+// before Normalize, packed 4 per u32 word: each loaded byte is normalised through the table in
+// `norm` (kernels/wgsl/input-normalize.ts), the bytes of output channel c are read from plane
+// norm[c]; a tap in the conv's zero padding stays 0 in the normalised space, as in PyTorch).
+// xBase and every input index of "ncthw-u8" count bytes, not elements.
 //
 // A dispatch may cover part of the tensor when it is bigger than one storage binding: views
 // [v0, v0 + views) or, within one view, output times [outT0, outT0 + toutChunk). Then `x` is
@@ -21,9 +25,10 @@
 
 import type { Triple } from "../../models/model-spec.ts";
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
+import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 
-export type ConvInput = "nthwc" | "nthwc-vec4" | "pointwise" | "pointwise-vec4" | "ncthw";
+export type ConvInput = "nthwc" | "nthwc-vec4" | "pointwise" | "pointwise-vec4" | "ncthw" | "ncthw-u8";
 
 export interface Conv3dKey {
   tile: GemmTile;
@@ -62,12 +67,18 @@ function aVec4(key: Conv3dKey): boolean {
   return key.input === "nthwc-vec4" || key.input === "pointwise-vec4";
 }
 
+function isNcthw(key: Conv3dKey): boolean {
+  return key.input === "ncthw" || key.input === "ncthw-u8";
+}
+
 function bindings(key: Conv3dKey): StorageBinding[] {
   const w = key.weights;
+  const u8 = key.input === "ncthw-u8";
   const list: StorageBinding[] = [
-    { role: "x", element: aVec4(key) ? "vec4<f32>" : "f32", access: "read_write" },
+    { role: "x", element: u8 ? "u32" : aVec4(key) ? "vec4<f32>" : "f32", access: "read_write" },
     { role: "w", element: key.nVec4 ? `vec4<${w}>` : w, access: "read" },
   ];
+  if (u8) list.push({ role: "norm", element: "u32", access: "read" });
   if (key.splitK) {
     list.push({ role: "part", element: key.nVec4 ? "vec4<f32>" : "f32", access: "read_write" });
     return list;
@@ -78,6 +89,19 @@ function bindings(key: Conv3dKey): StorageBinding[] {
   }
   list.push({ role: "y", element: key.nVec4 ? "vec4<f32>" : "f32", access: "read_write" });
   return list;
+}
+
+/** WGSL index of the element (or first of 4 channels) at input position (it, ih, iw), channel ci */
+function inputIndex(key: Conv3dKey): string {
+  switch (key.input) {
+    case "ncthw":
+      return "r.xb + ((ci * u.tin + u32(it)) * u.hin + u32(ih)) * u.win + u32(iw)";
+    case "ncthw-u8":
+      // a byte index; output channel ci is read from byte plane norm[ci]
+      return "r.xb + ((norm[ci] * u.tin + u32(it)) * u.hin + u32(ih)) * u.win + u32(iw)";
+    default:
+      return "r.xb + (((u32(it) - u.inT0) * u.hin + u32(ih)) * u.win + u32(iw)) * u.cin + ci";
+  }
 }
 
 function aHook(key: Conv3dKey): string {
@@ -101,11 +125,13 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
   const [kt, kh, kw] = key.kernel, [st, sh, sw] = key.stride, [pt, ph, pw] = key.padding, [dt, dh, dw] = key.dilation;
   const consts = constDecls({ KT: kt, KH: kh, KW: kw, ST: st, SH: sh, SW: sw, DT: dt, DH: dh, DW: dw }) + "\n" +
     constDecls({ PT: pt, PH: ph, PW: pw }, "i32");
-  // index of the element (or first of 4 channels) at input position (it, ih, iw), channel ci
-  const index = key.input === "ncthw"
-    ? "r.xb + ((ci * u.tin + u32(it)) * u.hin + u32(ih)) * u.win + u32(iw)"
-    : "r.xb + (((u32(it) - u.inT0) * u.hin + u32(ih)) * u.win + u32(iw)) * u.cin + ci";
-  const viewElems = key.input === "ncthw" ? "u.cin * u.tin * u.hin * u.win" : "u.inTPerView * u.hin * u.win * u.cin";
+  const index = inputIndex(key);
+  const viewElems = isNcthw(key) ? "u.cin * u.tin * u.hin * u.win" : "u.inTPerView * u.hin * u.win * u.cin";
+  const value = key.input === "ncthw-u8"
+    ? `let e = ${index};
+  let byte = (x[e / 4u] >> ((e % 4u) * 8u)) & 0xffu;
+  return bitcast<f32>(norm[${NORMALIZE_LUT_OFFSET}u + ci * 256u + byte]);`
+    : `return x[${index}];`;
   const tap = `
   let tap = k / u.cin;
   let ci = k - tap * u.cin;
@@ -124,7 +150,7 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
   if (!r.ok || k >= u.K) { return 0.0; }${tap}
     return 0.0;
   }
-  return x[${index}];
+  ${value}
 }
 fn loadA(r: ARow, k: u32) -> vec4<f32> {
   return vec4<f32>(loadA1(r, k), loadA1(r, k + 1u), loadA1(r, k + 2u), loadA1(r, k + 3u));

@@ -15,8 +15,11 @@ export interface StorageBinding {
   /** role name the plan builder binds a buffer window to, e.g. "x", "w", "y" */
   role: string;
   /** WGSL element type of the runtime-sized array */
-  element: "f32" | "vec4<f32>" | "f16" | "vec4<f16>";
-  /** read-only bindings may only point at the weights buffers (see buffer aliasing rules) */
+  element: "f32" | "vec4<f32>" | "f16" | "vec4<f16>" | "u32";
+  /**
+   * read-only bindings may only point at buffers no writable binding aliases (the weights, the
+   * input-normalisation table): see WebGPU's buffer aliasing rules
+   */
   access: "read" | "read_write";
 }
 

@@ -30,3 +30,27 @@ export function identityTable(): NormalizeTable {
   for (let c = 0; c < 3; c++) for (let v = 0; v < 256; v++) lut[c * 256 + v] = v;
   return { lut, source: [0, 1, 2] };
 }
+
+/**
+ * The float32 tensor of runTestPipeline from runTestPipelineBytes' output: [V, 3, T, H, W]
+ * bytes in RGB order through the same tables (null: no Normalize). Output channel c is
+ * plane source[c] of the bytes.
+ */
+export function normalizeBytes(
+  bytes: Uint8Array, normalize: { mean: readonly number[]; std: readonly number[]; toBgr: boolean } | null,
+  planeElements: number, out = new Float32Array(bytes.length),
+): Float32Array {
+  if (bytes.length % (3 * planeElements) !== 0 || out.length !== bytes.length) {
+    throw new Error(`internal: ${bytes.length} bytes are not views of 3 planes of ${planeElements}`);
+  }
+  const table = normalize ? makeNormalizeTable(normalize.mean, normalize.std, normalize.toBgr) : identityTable();
+  for (let view = 0; view < bytes.length; view += 3 * planeElements) {
+    for (let c = 0; c < 3; c++) {
+      const lut = table.lut.subarray(c * 256, (c + 1) * 256);
+      const src = bytes.subarray(view + table.source[c] * planeElements, view + (table.source[c] + 1) * planeElements);
+      const dst = out.subarray(view + c * planeElements, view + (c + 1) * planeElements);
+      for (let i = 0; i < planeElements; i++) dst[i] = lut[src[i]];
+    }
+  }
+  return out;
+}

@@ -4,12 +4,22 @@
 // uploaded once; pipelines and bind groups are built once. Run: write the batch's input into
 // the arena, encode every dispatch of the plan into one compute pass of one command encoder,
 // copy features + logits into the readback buffer, one mapAsync. Runs are queued.
+//
+// Two input forms: run() takes the normalised float32 tensor (ModelRunner's contract);
+// runU8() takes the pipeline's RGB bytes before Normalize plus the Normalize parameters, a
+// quarter of the bytes to upload, and runs the plan's u8 stem (compiler/webgpu/plan.ts), which
+// normalises on the GPU exactly as the CPU pipeline does (the same lookup table). Its shader
+// and bind groups are made on the first runU8 call, so f32-only users never compile it.
 
 import { I3DError } from "../../models/errors.ts";
 import type { BackendName, ModelRunner, RunResult } from "../backend.ts";
-import { PLAN_FORMAT, PLAN_VERSION, type WebGpuPlan } from "../../compiler/webgpu/plan.ts";
+import { PLAN_FORMAT, PLAN_VERSION, type PlanBinding, type PlanDispatch, type WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle, type GpuDeviceHandle, openGpuDevice } from "./acquire-gpu.ts";
+import { NORMALIZE_TABLE_BYTES, packNormalizeTable } from "../../kernels/wgsl/input-normalize.ts";
+import { identityTable, makeNormalizeTable } from "../pipeline/normalize.ts";
+import type { NormalizeParams } from "../pipeline/test-pipeline-plan.ts";
 import { BufferUsage, MapMode } from "./gpu-flags.ts";
+import { InputUploader, UPLOAD_METHODS, type UploadMethod } from "./input-upload.ts";
 
 export interface WebGpuRunnerOptions {
   plan: WebGpuPlan;
@@ -22,6 +32,8 @@ export interface WebGpuRunnerOptions {
    * leaves the device to its owner
    */
   device?: GpuDeviceHandle;
+  /** how inputs reach the GPU (runtime/webgpu/input-upload.ts); default "write" */
+  upload?: UploadMethod;
 }
 
 export interface LayerTiming {
@@ -39,9 +51,34 @@ export interface WebGpuRunner extends ModelRunner {
    * Times each layer of the plan on its own (its dispatches in one submit, waited for), on
    * whatever the arena holds: call after a run() so the data is real. Wall clock, so it
    * includes one submit's overhead per layer — noise on lavapipe, visible on a fast GPU.
+   * `input` "u8" times the stem's u8-input dispatches instead (after a runU8, so the arena
+   * holds bytes there).
    */
-  profile(iterations?: number): Promise<LayerTiming[]>;
+  profile(iterations?: number, input?: "f32" | "u8"): Promise<LayerTiming[]>;
+  /** whether runU8 works: the plan has the u8 input mode (a 3-channel input) */
+  readonly acceptsU8: boolean;
+  /**
+   * Runs `views` (1..batch) views given as bytes: `bytes` is [views, 3, T, H, W] uint8, the
+   * RGB frames after the test pipeline's spatial steps and before its Normalize, in the
+   * decoder's channel order; `normalize` is that Normalize (null: none, the byte values are
+   * the input). Same results as run() on the float32 tensor the CPU pipeline makes of these
+   * bytes, bit for bit in the input. Queued with run() calls.
+   */
+  runU8(bytes: Uint8Array, views: number, normalize: NormalizeParams | null): Promise<RunResult>;
 }
+
+/** A runner that takes the u8 input form, or undefined (another backend, or a plan without it). */
+export function u8InputRunner(runner: ModelRunner): WebGpuRunner | undefined {
+  const r = runner as Partial<WebGpuRunner>;
+  return runner.backend === "webgpu" && r.acceptsU8 === true && typeof r.runU8 === "function" ? r as WebGpuRunner : undefined;
+}
+
+/** The stem's replacement pipelines and bind groups for u8 input, by dispatch index. */
+type U8Stem = Map<number, { pipeline: GPUComputePipeline; bindGroup: GPUBindGroup }>;
+
+type RunInput =
+  | { kind: "f32"; data: Float32Array }
+  | { kind: "u8"; data: Uint8Array; normalize: NormalizeParams | null };
 
 const UNIFORM_ALIGN = 256;
 
@@ -52,6 +89,11 @@ function checkPlan(plan: WebGpuPlan, weights: ArrayBuffer[]): void {
   if (weights.length !== plan.weights.buffers.length ||
     weights.some((w, i) => w.byteLength !== plan.weights.buffers[i])) {
     throw new I3DError("weights", "the packed weights do not match the plan's weight layout");
+  }
+  const u8 = plan.input.u8;
+  if (u8 && !(Array.isArray(u8.dispatches) && u8.dispatches.every((d) =>
+    Number.isInteger(d.index) && d.index >= 0 && d.index < plan.dispatches.length && d.dispatch?.shader in plan.shaders))) {
+    throw new I3DError("config", "the plan's u8 input mode names dispatches or shaders the plan does not have");
   }
 }
 
@@ -64,9 +106,14 @@ class Runner implements WebGpuRunner {
   readonly batch: number;
   readonly device: string;
   readonly software: boolean;
+  readonly acceptsU8: boolean;
   private chain: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly inputElements: number;
+  private readonly uploader: InputUploader;
+  private u8Stem: Promise<U8Stem> | undefined;
+  /** the Normalize whose table the normalize buffer holds (JSON), undefined before the first */
+  private tableFor: string | undefined;
 
   constructor(
     readonly plan: WebGpuPlan,
@@ -77,43 +124,86 @@ class Runner implements WebGpuRunner {
     private readonly readback: GPUBuffer,
     private readonly pipelines: GPUComputePipeline[],
     private readonly bindGroups: GPUBindGroup[],
+    upload: UploadMethod,
+    private readonly normalizeBuffer: GPUBuffer | undefined,
+    private readonly makeU8Stem: () => Promise<U8Stem>,
   ) {
     this.batch = plan.batch;
     this.software = gpu.adapter.software;
     this.device = `webgpu ${gpu.adapter.description}`;
     const [, c, t, h, w] = plan.input.shape;
     this.inputElements = c * t * h * w;
+    this.acceptsU8 = plan.input.u8 !== undefined && normalizeBuffer !== undefined;
+    this.uploader = new InputUploader(gpu.device, upload);
   }
 
   memoryBytes(): { weights: number; activations: number } {
     const m = this.plan.memory;
-    return { weights: m.weightBytes, activations: m.peakBytes - m.weightBytes };
+    return { weights: m.weightBytes, activations: m.peakBytes - m.weightBytes + this.uploader.stagingBytes };
   }
 
-  run(input: Float32Array, views: number): Promise<RunResult> {
-    if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
+  private checkViews(views: number): I3DError | undefined {
+    if (this.disposed) return new I3DError("usage", "the WebGPU runner was disposed");
     if (!Number.isInteger(views) || views < 1 || views > this.batch) {
-      return Promise.reject(new I3DError("input", `views must be 1..${this.batch}, got ${views}`));
+      return new I3DError("input", `views must be 1..${this.batch}, got ${views}`);
     }
-    if (!(input instanceof Float32Array) || input.length !== views * this.inputElements) {
-      const [, c, t, h, w] = this.plan.input.shape;
-      return Promise.reject(new I3DError("input",
-        `input must hold ${views} x ${c}x${t}x${h}x${w} floats (${views * this.inputElements}), got ${input?.length}`));
-    }
+    return undefined;
+  }
+
+  private enqueue(input: RunInput, views: number): Promise<RunResult> {
     const result = this.chain.then(() => this.runNow(input, views));
     this.chain = result.catch(() => {});
     return result;
   }
 
-  profile(iterations = 1): Promise<LayerTiming[]> {
+  run(input: Float32Array, views: number): Promise<RunResult> {
+    const bad = this.checkViews(views);
+    if (bad) return Promise.reject(bad);
+    if (!(input instanceof Float32Array) || input.length !== views * this.inputElements) {
+      const [, c, t, h, w] = this.plan.input.shape;
+      return Promise.reject(new I3DError("input",
+        `input must hold ${views} x ${c}x${t}x${h}x${w} floats (${views * this.inputElements}), got ${input?.length}`));
+    }
+    return this.enqueue({ kind: "f32", data: input }, views);
+  }
+
+  runU8(bytes: Uint8Array, views: number, normalize: NormalizeParams | null): Promise<RunResult> {
+    const bad = this.checkViews(views);
+    if (bad) return Promise.reject(bad);
+    if (!this.acceptsU8) {
+      return Promise.reject(new I3DError("usage",
+        "this WebGPU plan has no u8 input mode (its input does not have 3 channels, or it was built with u8Input: false)"));
+    }
+    if (!(bytes instanceof Uint8Array) || bytes.length !== views * this.inputElements) {
+      const [, c, t, h, w] = this.plan.input.shape;
+      return Promise.reject(new I3DError("input",
+        `u8 input must hold ${views} x ${c}x${t}x${h}x${w} bytes (${views * this.inputElements}), got ${bytes?.length}`));
+    }
+    const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number" && Number.isFinite(x));
+    if (normalize !== null && (!triple(normalize?.mean) || !triple(normalize?.std) || typeof normalize?.toBgr !== "boolean")) {
+      return Promise.reject(new I3DError("input", "normalize must be null or { mean: 3 numbers, std: 3 numbers, toBgr: boolean }"));
+    }
+    return this.enqueue({ kind: "u8", data: bytes, normalize }, views);
+  }
+
+  profile(iterations = 1, input: "f32" | "u8" = "f32"): Promise<LayerTiming[]> {
     if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
-    const result = this.chain.then(() => this.profileNow(iterations));
+    if (input === "u8" && !this.acceptsU8) return Promise.reject(new I3DError("usage", "this WebGPU plan has no u8 input mode"));
+    const result = this.chain.then(() => this.profileNow(iterations, input));
     this.chain = result.catch(() => {});
     return result;
   }
 
-  private async profileNow(iterations: number): Promise<LayerTiming[]> {
+  /** the u8 stem's pipelines and bind groups, made on first use */
+  private u8StemNow(): Promise<U8Stem> {
+    this.u8Stem ??= this.makeU8Stem();
+    this.u8Stem.catch(() => { this.u8Stem = undefined; });
+    return this.u8Stem;
+  }
+
+  private async profileNow(iterations: number, input: "f32" | "u8"): Promise<LayerTiming[]> {
     const device = this.gpu.device;
+    const stem = input === "u8" ? await this.u8StemNow() : undefined;
     const out: LayerTiming[] = [];
     for (const layer of this.plan.layers) {
       let best = Infinity;
@@ -123,8 +213,9 @@ class Runner implements WebGpuRunner {
         const pass = encoder.beginComputePass();
         for (let i = layer.dispatches[0]; i <= layer.dispatches[1]; i++) {
           const [x, y, z] = this.plan.dispatches[i].workgroups;
-          pass.setPipeline(this.pipelines[i]);
-          pass.setBindGroup(0, this.bindGroups[i]);
+          const alt = stem?.get(i);
+          pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
+          pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
           pass.dispatchWorkgroups(x, y, z);
         }
         pass.end();
@@ -144,21 +235,40 @@ class Runner implements WebGpuRunner {
     return lost !== undefined ? new I3DError("device", `GPU device lost ${what}: ${lost}`) : undefined;
   }
 
-  private async runNow(input: Float32Array, views: number): Promise<RunResult> {
+  /** Writes the normalisation table for `normalize` unless the buffer already holds it. */
+  private writeNormalizeTable(normalize: NormalizeParams | null): void {
+    const key = JSON.stringify(normalize);
+    if (key === this.tableFor) return;
+    const table = normalize ? makeNormalizeTable(normalize.mean, normalize.std, normalize.toBgr) : identityTable();
+    this.gpu.device.queue.writeBuffer(this.normalizeBuffer!, 0, packNormalizeTable(table.lut, table.source));
+    this.tableFor = key;
+  }
+
+  private async runNow(input: RunInput, views: number): Promise<RunResult> {
     const lost = this.deviceError("before the run");
     if (lost) throw lost;
     const device = this.gpu.device;
     const { plan } = this;
+    const stem = input.kind === "u8" ? await this.u8StemNow() : undefined;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
+    if (input.kind === "u8") this.writeNormalizeTable(input.normalize);
     // views past `views` keep whatever the arena held: views never mix, their rows are dropped
-    device.queue.writeBuffer(this.arena, plan.input.arena.offset, input.buffer, input.byteOffset, input.byteLength);
+    try {
+      await this.uploader.stage(input.data, this.arena, plan.input.arena.offset);
+    } catch (e) {
+      await popScope(device);
+      await popScope(device);
+      throw this.deviceError("uploading the input") ?? new I3DError("device", `uploading the input failed: ${(e as Error).message}`);
+    }
     const encoder = device.createCommandEncoder({ label: "i3d batch" });
+    this.uploader.encode(encoder, this.arena, plan.input.arena.offset);
     const pass = encoder.beginComputePass();
     for (let i = 0; i < plan.dispatches.length; i++) {
       const [x, y, z] = plan.dispatches[i].workgroups;
-      pass.setPipeline(this.pipelines[i]);
-      pass.setBindGroup(0, this.bindGroups[i]);
+      const alt = stem?.get(i);
+      pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
+      pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
       pass.dispatchWorkgroups(x, y, z);
     }
     pass.end();
@@ -189,6 +299,7 @@ class Runner implements WebGpuRunner {
     if (this.disposed) return;
     this.disposed = true;
     await this.chain;
+    this.uploader.destroy();
     for (const b of this.buffers) b.destroy();
     if (this.ownsDevice) this.gpu.destroy();
   }
@@ -203,7 +314,7 @@ function checkDevice(device: GPUDevice, plan: WebGpuPlan): void {
     }
   }
   for (const f of plan.requires.features) {
-    if (!device.features.has(f)) throw new I3DError("device", `the shared GPU device lacks the '${f}' feature`);
+    if (!device.features.has(f as GPUFeatureName)) throw new I3DError("device", `the shared GPU device lacks the '${f}' feature`);
   }
 }
 
@@ -218,6 +329,10 @@ function createBuffer(device: GPUDevice, label: string, size: number, usage: num
 export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<WebGpuRunner> {
   const { plan, weights } = options;
   checkPlan(plan, weights);
+  const upload = options.upload ?? "write";
+  if (!UPLOAD_METHODS.includes(upload)) {
+    throw new I3DError("usage", `unknown upload method "${upload}" (${UPLOAD_METHODS.join(" or ")})`);
+  }
   const owns = !options.device;
   if (options.device) checkDevice(options.device.device, plan);
   const gpu = options.device ?? await openGpuDevice(options.adapter ?? await acquireGpuAdapter(), plan.requires);
@@ -237,16 +352,24 @@ export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<
       return b;
     });
     const uniformOffsets: number[] = [];
+    const u8UniformOffsets = new Map<number, number>();
     let uniformBytes = 0;
-    for (const d of plan.dispatches) {
-      uniformOffsets.push(uniformBytes);
+    const place = (d: PlanDispatch) => {
+      const at = uniformBytes;
       uniformBytes += Math.ceil((d.uniforms.length * 4) / UNIFORM_ALIGN) * UNIFORM_ALIGN;
-    }
+      return at;
+    };
+    for (const d of plan.dispatches) uniformOffsets.push(place(d));
+    for (const { index, dispatch } of plan.input.u8?.dispatches ?? []) u8UniformOffsets.set(index, place(dispatch));
     const uniforms = createBuffer(device, "uniforms", uniformBytes, S.UNIFORM | S.COPY_DST);
     created.push(uniforms);
     const f = plan.outputs.features.arena, l = plan.outputs.logits.arena;
     const readback = createBuffer(device, "readback", f.bytes + l.bytes, S.MAP_READ | S.COPY_DST);
     created.push(readback);
+    const normalize = plan.input.u8
+      ? createBuffer(device, "normalize", Math.max(plan.input.u8.normalizeBytes, NORMALIZE_TABLE_BYTES), S.STORAGE | S.COPY_DST)
+      : undefined;
+    if (normalize) created.push(normalize);
     const validation = await popScope(device);
     const oom = await popScope(device);
     const mib = (plan.memory.peakBytes / 1048576).toFixed(0);
@@ -258,6 +381,7 @@ export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<
     weightBuffers.forEach((b, i) => device.queue.writeBuffer(b, 0, weights[i]));
     const words = new Uint32Array(uniformBytes / 4);
     plan.dispatches.forEach((d, i) => words.set(d.uniforms, uniformOffsets[i] / 4));
+    for (const { index, dispatch } of plan.input.u8?.dispatches ?? []) words.set(dispatch.uniforms, u8UniformOffsets.get(index)! / 4);
     device.queue.writeBuffer(uniforms, 0, words);
 
     device.pushErrorScope("validation");
@@ -277,19 +401,49 @@ export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<
       return p;
     };
     const pipelines = await Promise.all(plan.dispatches.map((d) => pipelineFor(d.shader)));
-    const buffer = (b: { buffer: string; index: number }) =>
-      b.buffer === "arena" ? arena : b.buffer === "scratch" ? scratch : weightBuffers[b.index];
-    const bindGroups = plan.dispatches.map((d, i) => device.createBindGroup({
+    const buffer = (b: PlanBinding): GPUBuffer => {
+      switch (b.buffer) {
+        case "arena": return arena;
+        case "scratch": return scratch;
+        case "weights": return weightBuffers[b.index];
+        case "normalize":
+          if (!normalize) throw new I3DError("config", "the plan binds a normalize buffer but has no u8 input mode");
+          return normalize;
+        default:
+          throw new I3DError("config", `the plan binds an unknown buffer '${(b as { buffer: string }).buffer}'`);
+      }
+    };
+    const bindGroupFor = (d: PlanDispatch, pipeline: GPUComputePipeline, uniformOffset: number) => device.createBindGroup({
       label: d.label,
-      layout: pipelines[i].getBindGroupLayout(0),
+      layout: pipeline.getBindGroupLayout(0),
       entries: [
         ...d.bindings.map((b, j) => ({ binding: j, resource: { buffer: buffer(b), offset: b.offset, size: b.size } })),
-        { binding: d.bindings.length, resource: { buffer: uniforms, offset: uniformOffsets[i], size: d.uniforms.length * 4 } },
+        { binding: d.bindings.length, resource: { buffer: uniforms, offset: uniformOffset, size: d.uniforms.length * 4 } },
       ],
-    }));
+    });
+    const bindGroups = plan.dispatches.map((d, i) => bindGroupFor(d, pipelines[i], uniformOffsets[i]));
     const bad = await popScope(device);
     if (bad) throw new I3DError("internal", `WebGPU rejected the plan: ${bad.message.split("\n")[0]}`);
-    return new Runner(plan, gpu, owns, created, arena, readback, pipelines, bindGroups);
+
+    const makeU8Stem = async (): Promise<U8Stem> => {
+      const alternatives = plan.input.u8?.dispatches ?? [];
+      device.pushErrorScope("validation");
+      const stem: U8Stem = new Map();
+      let failure: unknown;
+      try {
+        for (const { index, dispatch } of alternatives) {
+          const pipeline = await pipelineFor(dispatch.shader);
+          stem.set(index, { pipeline, bindGroup: bindGroupFor(dispatch, pipeline, u8UniformOffsets.get(index)!) });
+        }
+      } catch (e) {
+        failure = e;
+      }
+      const error = await popScope(device);
+      if (failure) throw failure;
+      if (error) throw new I3DError("internal", `WebGPU rejected the plan's u8 stem: ${error.message.split("\n")[0]}`);
+      return stem;
+    };
+    return new Runner(plan, gpu, owns, created, arena, readback, pipelines, bindGroups, upload, normalize, makeU8Stem);
   } catch (e) {
     for (const b of created) b.destroy();
     if (owns) gpu.destroy();

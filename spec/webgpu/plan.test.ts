@@ -83,6 +83,37 @@ test("tiling heuristic: big tiles for big grids, smaller tiles then split-K for 
   assert.is(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, { ...opts, scratchLimitBytes: 196 * 512 * 4 }, true).splits, 1);
 });
 
+test("u8 input mode: a u8 twin of every stem dispatch, reading bytes inside the input's region; off on request or for cin != 3", () => {
+  const { program, memory } = r50(10);
+  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 });
+  const u8 = plan.input.u8!;
+  assert.ok(u8, "on by default");
+  const [n, c, t, h, w] = plan.input.shape;
+  assert.is(u8.bytes, n * c * t * h * w);
+  const stem = plan.layers[0];
+  const convDispatches = plan.dispatches.map((d, i) => ({ d, i }))
+    .filter(({ d, i }) => i >= stem.dispatches[0] && i <= stem.dispatches[1] && !d.label.includes("split-k reduce"));
+  assert.equal(u8.dispatches.map((r) => r.index), convDispatches.map(({ i }) => i));
+  const region = plan.input.arena;
+  for (const { index, dispatch } of u8.dispatches) {
+    const f32 = plan.dispatches[index];
+    assert.match(dispatch.shader, /"input":"ncthw-u8"/);
+    assert.ok(plan.shaders[dispatch.shader].includes("bitcast<f32>(norm["));
+    assert.equal(dispatch.workgroups, f32.workgroups);
+    const [x, , ...rest] = dispatch.bindings;
+    assert.is(x.buffer, "arena");
+    assert.ok(x.offset >= region.offset && x.offset + x.size <= region.offset + Math.ceil(u8.bytes / 4) * 4,
+      "a u8 window lies in the first quarter of the input's region");
+    assert.ok(rest.some((b) => b.buffer === "normalize" && b.size === u8.normalizeBytes));
+    // the rest of the bindings (weights, bias, output) are the float32 dispatch's
+    assert.equal(dispatch.bindings.filter((b) => b.buffer !== "normalize").slice(1), f32.bindings.slice(1));
+  }
+  assert.is(buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [], { u8Input: false }).input.u8, undefined);
+  const gray = compile(buildGraph({ ...smallSpec(undefined, 8, 10), backbone: { ...smallSpec(undefined, 8, 10).backbone, inChannels: 1 } },
+    [1, 8, 32, 32], 1));
+  assert.is(buildWebGpuPlan(gray, planMemory(gray)).input.u8, undefined, "no table for a 1-channel input");
+});
+
 test("clear I3DErrors: arena over maxBufferSize, f16 without shader-f16", () => {
   const { program, memory } = r50(10);
   assert.throws(() => buildWebGpuPlan(program, memory), (e: unknown) =>
