@@ -8,7 +8,7 @@ import { encodeNpy } from "../../models/npy.ts";
 import { I3DError } from "../../models/errors.ts";
 import type { AverageClips } from "../../models/model-spec.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
-import { type PreparedInput, prepareInput, prepareWindows } from "../prepare-input.ts";
+import { type PreparedInput, prepareWindows } from "../prepare-input.ts";
 import type { Classification, Recognizer } from "../recognizer.ts";
 import { intOption, parseCommand } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
@@ -38,7 +38,7 @@ function round(x: number): number {
 
 interface Report {
   input: string;
-  prepared: PreparedInput;
+  prepared: Omit<PreparedInput, "input">;
   result: Classification;
   window?: { start: number; end: number; first_frame: number; frames: number };
 }
@@ -148,9 +148,10 @@ export async function inferCommand(argv: string[]): Promise<number> {
             });
           }
         } else {
-          const prepared = await prepareInput(input, recognizer.config, prepareOpts);
+          // raw frame bytes on WebGPU (normalised on the GPU), float32 otherwise
+          const prepared = await recognizer.prepare(input, prepareOpts);
           if (started) frames.done();
-          const result = await recognizer.classifyTensor(prepared.input, prepared.shape, { topk, averageClips });
+          const result = await recognizer.classifyPrepared(prepared, { topk, averageClips });
           await emit({ input, prepared, result });
         }
       } catch (e) {

@@ -8,7 +8,7 @@ import type { AverageClips } from "../../models/model-spec.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import { type AnnotationItem, loadAnnotations } from "../eval/annotations.ts";
 import { runEvaluation } from "../eval/run-evaluation.ts";
-import { runPipeline } from "../prepare-input.ts";
+import { runPipeline, runPipelineBytes } from "../prepare-input.ts";
 import { openVideo } from "../video/open-video.ts";
 import { intOption, parseCommand } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
@@ -95,13 +95,15 @@ export async function testCommand(argvIn: string[]): Promise<number> {
           filenameTmpl: item.filenameTmpl,
         });
         try {
-          return await runPipeline(source, config, { clips, crops: crops as 1 | 3 | undefined });
+          const opts = { clips, crops: crops as 1 | 3 | undefined };
+          // WebGPU takes the frames as bytes and normalises them on the GPU
+          return recognizer.backend === "webgpu" ? await runPipelineBytes(source, config, opts) : await runPipeline(source, config, opts);
         } finally {
           await source.close();
         }
       },
       infer: async (prepared) => {
-        const result = await recognizer.classifyTensor(prepared.input, prepared.shape, {
+        const result = await recognizer.classifyPrepared(prepared, {
           averageClips: (averageClips as AverageClips | undefined),
         });
         return result.scores;
