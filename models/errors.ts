@@ -15,11 +15,22 @@ export type I3DErrorKind =
   | "io"
   | "internal";
 
+/**
+ * A message as one line: messages often embed what a dependency said, and drivers (Dawn puts
+ * its C++ call site on a second line), FFmpeg and the OS may say it over several lines. Stack
+ * frames ("at f (file:line)") are dropped, the other lines joined with "; ".
+ */
+export function oneLine(message: string): string {
+  return message.split(/\r\n|\r|\n/).map((l) => l.trim())
+    .filter((l) => l && !/^at (?:.+ \(.*\)|\S+:\d+(?::\d+)?)$/.test(l))
+    .join("; ");
+}
+
 export class I3DError extends Error {
   readonly kind: I3DErrorKind;
 
   constructor(kind: I3DErrorKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = "I3DError";
     this.kind = kind;
   }

@@ -29,8 +29,10 @@ export async function chooseBackend(choice: BackendChoice): Promise<BackendDecis
   if (choice === "webgpu") return { backend: "webgpu", adapter: await acquireGpuAdapter(), reason: "--backend webgpu" };
   if (choice !== "auto") throw new I3DError("usage", `unknown backend "${choice}" (auto, webgpu or wasm)`);
   // Node/Bun: look first from a child process, so that a machine without a hardware GPU never
-  // loads Dawn (and its stderr warnings) into this process
-  const probe = await probeAdapterQuietly();
+  // loads Dawn (and its stderr warnings) into this process. Where this process already has a
+  // navigator.gpu (an embedder's WebGPU) that one is what would run the model: ask it directly.
+  const inProcessGpu = Boolean((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu);
+  const probe = inProcessGpu ? undefined : await probeAdapterQuietly();
   if (probe && !probe.found) return { backend: "wasm", reason: `no usable GPU (${probe.error})` };
   if (probe?.software) {
     return { backend: "wasm", reason: `${probe.description} is a software adapter; WASM is faster on a CPU` };

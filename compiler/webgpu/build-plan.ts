@@ -112,7 +112,11 @@ export function buildWebGpuPlan(
   };
   for (const [k, v] of Object.entries(needs)) {
     const have = (limits as unknown as Record<string, number>)[k] ?? (DEFAULT_LIMITS as unknown as Record<string, number>)[k];
-    if (have !== undefined && v > have) throw new Error(`internal: plan needs ${k} = ${v}, limit is ${have}`);
+    // the lowerings size their workgroups and bindings for core WebGPU; an adapter below that
+    // (a compatibility-mode one: 128 invocations, 4 storage buffers per stage) cannot run them
+    if (have !== undefined && v > have) {
+      throw new I3DError("device", `the WebGPU plan: ${k} needs ${v}, the adapter offers ${have} (below core WebGPU; --backend wasm runs anywhere)`);
+    }
   }
   return {
     format: PLAN_FORMAT,

@@ -125,6 +125,9 @@ export function decodeArgs(input: string, output: string, frames: readonly numbe
     : ["-pix_fmt", probe.output.pixFmt];
   return [
     "-nostdin", "-hide_banner", "-v", "error",
+    // one decoding thread, as MMAction2's DecordInit (num_threads=1) and the WASM build decode:
+    // frame threads conceal damage differently, so a damaged video would give other frames
+    "-threads", "1",
     "-i", input,
     "-map", "0:v:0", "-an", "-sn", "-dn",
     "-vf", `select='${selectExpression(frames)}'`,
@@ -140,7 +143,10 @@ export function decodeArgs(input: string, output: string, frames: readonly numbe
  * file itself; for the WASM build that name is an internal device path).
  */
 export function lastLine(text: string, input?: string): string | undefined {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith("Aborted("));
+  // FFmpeg's log rewrites "Last message repeated N times" in place with carriage returns: that
+  // line (any of its versions) only counts what came before, so the message is the one before
+  const lines = text.split(/\r\n|\r|\n/).map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("Aborted(") && !/Last message repeated \d+ times?$/.test(l));
   let line = lines.at(-1);
   if (line === undefined) return undefined;
   if (input && line.startsWith(`${input}: `)) line = line.slice(input.length + 2);

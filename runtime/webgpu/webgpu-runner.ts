@@ -286,8 +286,14 @@ class Runner implements WebGpuRunner {
     } catch (e) {
       throw this.deviceError("during the run") ?? new I3DError("device", `reading results back failed: ${(e as Error).message}`);
     }
-    const all = new Float32Array(this.readback.getMappedRange().slice(0));
-    this.readback.unmap();
+    let all: Float32Array;
+    try {
+      // wgpu (Deno) resolves mapAsync on a lost device; getMappedRange then throws a DOMException
+      all = new Float32Array(this.readback.getMappedRange().slice(0));
+      this.readback.unmap();
+    } catch (e) {
+      throw this.deviceError("during the run") ?? new I3DError("device", `reading results back failed: ${(e as Error).message}`);
+    }
     const c = plan.outputs.features.perView, k = plan.outputs.logits.perView;
     const fEl = f.bytes / 4;
     return {

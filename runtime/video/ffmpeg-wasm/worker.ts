@@ -4,6 +4,12 @@
 // file (positioned reads, size reported to fstat), the output a write device that streams
 // frames into the shared ring. Both devices are registered once per instance (each
 // registration leaks ~10 MB inside the module); per request only a device node is created.
+// An instance serves probes until it has run one decode, then it is dropped and the next
+// request gets a fresh one (~50 ms, the compiled module is cached): fftools keeps state in
+// statics that exec() never resets (the decode-error count behind exit code 69 carries over to
+// the next file) and its heap wears out (a trap, "memory access out of bounds", near the 100th
+// decode, or after a few undecodable files, on every later request). An instance whose request
+// threw is dropped too.
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { extname } from "node:path";
@@ -151,6 +157,8 @@ function substitute(args: string[], input: string): string[] {
 async function handle(req: WorkerRequest): Promise<WorkerReply> {
   instance ??= createInstance();
   const inst = await instance;
+  // whatever happens below, a decode (or a throw) retires this instance
+  if (req.op === "decode") instance = null;
   const { core } = inst;
   const node = mountInput(inst, req.id, req.path);
   const stdout: string[] = [];
@@ -179,6 +187,7 @@ parentPort!.on("message", (req: WorkerRequest) => {
     try {
       reply = await handle(req);
     } catch (e) {
+      instance = null;
       reply = { id: req.id, op: "error", message: e instanceof Error ? e.message : String(e) };
     }
     parentPort!.postMessage(reply);
