@@ -34,8 +34,13 @@ export async function runSelftest(input: FuzzInput): Promise<string> {
       return String(inflateRawSync(input.bytes).length);
     case "type-error":
       return (null as unknown as { x: string }).x;
-    case "multiline-message":
-      throw new I3DError("input", "selftest: two\nlines");
+    case "multiline-message": {
+      // I3DError's constructor makes every message one line; the oracle must still catch a
+      // message changed after construction (code that appends to e.message)
+      const e = new I3DError("input", "selftest: two");
+      e.message += "\nlines";
+      throw e;
+    }
     case "inconsistent":
       return fail("selftest: a wrong answer");
     default:
