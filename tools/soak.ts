@@ -24,13 +24,12 @@
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { resolveConfigDict, type ResolvedConfig } from "../models/config/resolve.ts";
 import type { ModelRunner } from "../runtime/backend.ts";
 import { prepareInput, type PrepareOptions } from "../runtime/prepare-input.ts";
 import { Recognizer } from "../runtime/recognizer.ts";
 import { findSystemFfmpeg } from "../runtime/video/system-ffmpeg.ts";
+import { fullGcFunction } from "../spec/reliability/bounded.ts";
 import { checkpointOf, smallConfig } from "../spec/reliability/small-config.ts";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -142,21 +141,9 @@ interface Sample {
 const MiB = 2 ** 20;
 const mib = (n: number) => `${(n / MiB).toFixed(1)}`;
 
-/** a full GC when the engine lets us ask for one (Node: enabled at run time) */
-function makeGc(): (() => void) | undefined {
-  const g = globalThis as { gc?: () => void };
-  if (g.gc) return g.gc;
-  try {
-    v8.setFlagsFromString("--expose-gc");
-    return vm.runInNewContext("gc") as () => void;
-  } catch {
-    return undefined;
-  }
-}
-
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const gc = makeGc();
+  const gc = fullGcFunction();
   const videoConfig = opts.zoo ? zooConfig("video") : smallConfig("i3d_r50");
   const rawConfig = opts.zoo ? zooConfig("rawframes") : smallConfig("i3d_r50", { kind: "rawframes" });
   const started = performance.now();

@@ -2,6 +2,8 @@
 // is a test failure and not a stuck CI job) and it is one clear I3DError of the right kind.
 
 import process from "node:process";
+import v8 from "node:v8";
+import vm from "node:vm";
 import type { Test } from "uvu";
 import * as assert from "uvu/assert";
 import { I3DError, type I3DErrorKind } from "../../models/errors.ts";
@@ -51,4 +53,21 @@ export function timed(test: Test): (name: string, fn: () => Promise<void> | void
         console.log(`    [${((performance.now() - start) / 1000).toFixed(1)} s] ${name}`);
       }
     });
+}
+
+/**
+ * A full garbage collection, where the engine lets us ask for one: Bun.gc, a `gc` the process
+ * was started with, or V8's exposed at run time (Node, Deno). Memory tests sample after it, so
+ * they measure what is retained, not how lazily each runtime's collector frees dead buffers.
+ */
+export function fullGcFunction(): (() => void) | undefined {
+  const g = globalThis as { gc?: () => void; Bun?: { gc(sync: boolean): void } };
+  if (g.Bun) return () => g.Bun!.gc(true);
+  if (g.gc) return g.gc;
+  try {
+    v8.setFlagsFromString("--expose-gc");
+    return vm.runInNewContext("gc") as () => void;
+  } catch {
+    return undefined;
+  }
 }

@@ -20,7 +20,7 @@ import { sharedWasmFfmpeg } from "../../runtime/video/ffmpeg-wasm/wasm-ffmpeg.ts
 import { openVideo } from "../../runtime/video/open-video.ts";
 import { findSystemFfmpeg } from "../../runtime/video/system-ffmpeg.ts";
 import { runCli } from "../helpers/run-cli.ts";
-import { assertI3DError, describeError, type Settled, settle, timed } from "./bounded.ts";
+import { assertI3DError, describeError, fullGcFunction, type Settled, settle, timed } from "./bounded.ts";
 import {
   aviClaimingFrames, aviHeaderFrames, flipBytes, framesInInput, mmactionSampleFrames, mp4WithLongerDurations, scrambleBox,
 } from "./media-checks.ts";
@@ -234,11 +234,12 @@ it("4096x2160: memory stays flat while 32 frames stream through the pipeline", a
   for (const decoder of decoders) {
     const base = process.memoryUsage().rss;
     const rss: number[] = [];
-    // Bun's collector (JavaScriptCore) lets dead frame buffers pile up for a while (+279 MB over
-    // 24 frames here, then freed): a full collection per sample measures what is retained
-    const fullGc = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun?.gc;
+    // collectors may let dead frame buffers pile up for a while before freeing them (Bun +279 MB,
+    // Deno +304 MB over 24 frames in a full suite run): a full collection per sample measures
+    // what is retained
+    const fullGc = fullGcFunction();
     const sample = () => {
-      fullGc?.(true);
+      fullGc?.();
       rss.push(process.memoryUsage().rss - base);
     };
     const r = await prepare(`${BROKEN}huge-4096x2160.mp4`, decoder, p, { onProgress: sample });
