@@ -15,7 +15,7 @@ import { resolveConfig } from "./models/config/resolve.ts";
 import { defaultInputShape } from "./models/input-shape.ts";
 import { I3DError } from "./models/errors.ts";
 import { intOption, parseCommand } from "./runtime/cli/args.ts";
-import { runMain } from "./runtime/cli/main.ts";
+import { runCommands } from "./runtime/cli/main.ts";
 import { formatNumber, formatTable } from "./runtime/cli/table.ts";
 
 const USAGE = `i3dc <command> [options]
@@ -128,15 +128,4 @@ async function convert(argv: string[]): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { inspect, build, convert };
-
-await runMain(async (argv) => {
-  const [command, ...rest] = argv;
-  if (!command || command === "--help" || command === "-h" || command === "help") {
-    process.stdout.write(`${USAGE}\n`);
-    return command ? 0 : 2;
-  }
-  const run = COMMANDS[command];
-  if (!run) throw new I3DError("usage", `unknown command "${command}" (see i3dc --help)`);
-  return run(rest);
-});
+await runCommands("i3dc", USAGE, { inspect, build, convert });

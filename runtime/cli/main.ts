@@ -18,6 +18,25 @@ export async function runMain(main: (argv: string[]) => Promise<number | void>):
   process.exit(code);
 }
 
+export type Command = (argv: string[]) => Promise<number>;
+
+/**
+ * A CLI of subcommands (`<program> <command> [options]`): `--help`, `-h` or `help` print the
+ * usage (exit 0; no command at all prints it and exits 2), an unknown command is a usage error.
+ */
+export function runCommands(program: string, usage: string, commands: Record<string, Command>): Promise<never> {
+  return runMain(async (argv) => {
+    const [command, ...rest] = argv;
+    if (!command || command === "--help" || command === "-h" || command === "help") {
+      process.stdout.write(`${usage}\n`);
+      return command ? 0 : EXIT_USAGE;
+    }
+    const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (!run) throw new I3DError("usage", `unknown command "${command}" (see ${program} --help)`);
+    return run(rest);
+  });
+}
+
 export function reportError(e: unknown): number {
   const debug = !!process.env.I3D_DEBUG;
   if (e instanceof I3DError) {
