@@ -64,7 +64,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const views = intOption(values.views, "views") ?? 30;
   const repeat = intOption(values.repeat, "repeat") ?? 1;
   const decision = await chooseBackend(backendOption(values.backend));
-  const batch = Math.min(views, intOption(values.batch, "batch") ?? (decision.backend === "wasm" ? 2 : 2));
+  const batch = Math.min(views, intOption(values.batch, "batch") ?? 2);
   const threads = intOption(values.threads, "threads");
 
   // weights: a checkpoint when given, else seeded random ones (speed does not depend on them)
