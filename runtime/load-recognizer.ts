@@ -4,25 +4,18 @@
 import { resolveConfig, type ResolvedConfig } from "../models/config/resolve.ts";
 import { resolveCheckpoint } from "./download/checkpoint-source.ts";
 import type { ProgressSink } from "./download/progress-bar.ts";
-import type { BackendChoice } from "./create-runner.ts";
-import { Recognizer } from "./recognizer.ts";
+import { Recognizer, type RecognizerOptions } from "./recognizer.ts";
 
 export const DEFAULT_CONFIG = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
 
-export interface LoadRecognizerOptions {
+/** What Recognizer.load takes (backend, threads, batch, strict, labelMap, precision, onWarning), but the model named as users name it. */
+export interface LoadRecognizerOptions extends Omit<RecognizerOptions, "config" | "checkpointPath" | "weights"> {
   /** zoo name, .py or .json config, or an already resolved config (default: i3d_r50_video_32x2x1_100e_kinetics400_rgb) */
   config?: string | ResolvedConfig;
   /** checkpoint path or URL (default: the config's zoo checkpoint, downloaded once into the cache) */
   checkpoint?: string;
-  backend?: BackendChoice;
-  threads?: number;
-  batch?: number;
-  strict?: boolean;
-  labelMap?: string;
-  precision?: "f32" | "f16";
   /** download progress (default: none) */
   progress?: ProgressSink;
-  onWarning?: (message: string) => void;
 }
 
 /** Resolves the config and checkpoint (downloading a zoo checkpoint if needed) and loads the model. */
