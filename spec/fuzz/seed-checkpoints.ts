@@ -5,7 +5,7 @@
 // The pickles follow what torch.save writes: an OrderedDict of
 // torch._utils._rebuild_tensor_v2(persistent storage id, offset, size, stride, False, OrderedDict()).
 
-import { writeSafetensors } from "../../models/checkpoint/safetensors.ts";
+import { contiguousStrides, writeSafetensors } from "../../models/checkpoint/safetensors.ts";
 import type { DType } from "../../models/checkpoint/stored-tensor.ts";
 import { OP, PickleWriter } from "../checkpoint/pickle-writer.ts";
 import { makeZip } from "../checkpoint/zip-writer.ts";
@@ -21,16 +21,6 @@ export interface SeedTensor {
 
 const storageClass: Record<SeedTensor["dtype"], string> = { float32: "FloatStorage", float16: "HalfStorage", int64: "LongStorage" };
 const elementSize: Record<SeedTensor["dtype"], number> = { float32: 4, float16: 2, int64: 8 };
-
-function contiguousStrides(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
 
 function orderedDict(w: PickleWriter): void {
   w.global("collections", "OrderedDict").op(OP.EMPTY_TUPLE).reduce();
