@@ -31,6 +31,17 @@ test.before(() => {
 });
 test.after(() => rmSync(TMP, { recursive: true, force: true }));
 
+/** runs the golden input through `runner`, checks the goldens' logits, then disposes of it */
+async function assertGoldenLogits(runner: { run(input: Float32Array, views: number): Promise<{ clsScore: Float32Array }>; dispose(): Promise<void> }, what: string) {
+  try {
+    const out = await runner.run(golden.input, views);
+    const { maxAbs, top5Agree } = compareLogits(out.clsScore, golden.clsScore, classes);
+    assert.ok(maxAbs < TOLERANCE && top5Agree, `${what}: max |diff| ${maxAbs}, top-5 ${top5Agree}`);
+  } finally {
+    await runner.dispose();
+  }
+}
+
 async function weights() {
   const graph = buildGraph(golden.spec, clip4, 1);
   return bindCheckpoint(graph, await readCheckpoint(golden.checkpoints[0].path)).weights;
@@ -46,14 +57,8 @@ test("wasm bundle: weights from the checkpoint at load time, and packed in the b
     const { manifest, runner } = await createBundleRunner(dir, {
       backend: "wasm", checkpoint: packed ? undefined : golden.checkpoints[0].path, threads: 2,
     });
-    try {
-      assert.is(manifest.backends.wasm?.weights !== undefined, packed);
-      const out = await runner.run(golden.input, views);
-      const { maxAbs, top5Agree } = compareLogits(out.clsScore, golden.clsScore, classes);
-      assert.ok(maxAbs < TOLERANCE && top5Agree, `packed=${packed}: max |diff| ${maxAbs}, top-5 ${top5Agree}`);
-    } finally {
-      await runner.dispose();
-    }
+    await assertGoldenLogits(runner, `packed=${packed}`);
+    assert.is(manifest.backends.wasm?.weights !== undefined, packed);
   }
 });
 
@@ -62,13 +67,7 @@ test("webgpu bundle (lavapipe): weights derived from the checkpoint", async () =
   const dir = join(TMP, "webgpu");
   await buildBundle({ configName: golden.name, model: golden.spec, clip: clip4, batch: views, outDir: dir, backends: ["webgpu"] });
   const { runner } = await createBundleRunner(dir, { backend: "webgpu", checkpoint: golden.checkpoints[0].path });
-  try {
-    const out = await runner.run(golden.input, views);
-    const { maxAbs, top5Agree } = compareLogits(out.clsScore, golden.clsScore, classes);
-    assert.ok(maxAbs < TOLERANCE && top5Agree, `max |diff| ${maxAbs}`);
-  } finally {
-    await runner.dispose();
-  }
+  await assertGoldenLogits(runner, "webgpu");
 });
 
 test("--esm module embeds the plan and runs with safetensors weights", async () => {
@@ -80,14 +79,7 @@ test("--esm module embeds the plan and runs with safetensors weights", async () 
   const mod = await import(pathToFileURL(join(dir, "i3d-bundle.mjs")).href);
   assert.is(mod.manifest.config, golden.name);
   const { readFile } = await import("node:fs/promises");
-  const runner = await mod.createRunner(new Uint8Array(await readFile(st)));
-  try {
-    const out = await runner.run(golden.input, views);
-    const { maxAbs, top5Agree } = compareLogits(out.clsScore, golden.clsScore, classes);
-    assert.ok(maxAbs < TOLERANCE && top5Agree, `max |diff| ${maxAbs}`);
-  } finally {
-    await runner.dispose();
-  }
+  await assertGoldenLogits(await mod.createRunner(new Uint8Array(await readFile(st))), "esm");
 });
 
 test("a bundle without weights and no checkpoint is a clear error", async () => {
