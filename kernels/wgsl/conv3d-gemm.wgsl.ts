@@ -27,6 +27,7 @@ import type { Triple } from "../../models/model-spec.ts";
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
 import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
+import { OUTPUT_POSITION_FN } from "./output-position.ts";
 
 export type ConvInput = "nthwc" | "nthwc-vec4" | "pointwise" | "pointwise-vec4" | "ncthw" | "ncthw-u8";
 
@@ -158,17 +159,11 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
   return `
 ${consts}
 struct ARow { ok: bool, xb: u32, it: i32, ih: i32, iw: i32 }
+${OUTPUT_POSITION_FN}
 fn aRow(m: u32, z: u32) -> ARow {
-  let hw = u.hout * u.wout;
-  let perView = u.toutChunk * hw;
-  let v = m / perView;
-  let p = m - v * perView;
-  let ot = u.outT0 + p / hw;
-  let q = p % hw;
-  let oh = q / u.wout;
-  let ow = q - oh * u.wout;
-  return ARow(m < u.M, u.xBase + v * ${viewElems},
-    i32(ot * ST) - PT, i32(oh * SH) - PH, i32(ow * SW) - PW);
+  let o = outputPosition(m);
+  return ARow(m < u.M, u.xBase + o.x * ${viewElems},
+    i32(o.y * ST) - PT, i32(o.z * SH) - PH, i32(o.w * SW) - PW);
 }
 ${loads}`;
 }

@@ -6,6 +6,7 @@
 import type { Triple } from "../../models/model-spec.ts";
 import { GRID_BUILTINS, LINEAR_WORKGROUP } from "./grid.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
+import { OUTPUT_POSITION_FN } from "./output-position.ts";
 
 export interface MaxPool3dKey {
   kernel: Triple;
@@ -39,6 +40,7 @@ export const maxPool3d: WgslKernel<MaxPool3dKey> = {
     return `${bindingDecls(bindings(key), UNIFORMS)}
 ${constDecls({ KT: kt, KH: kh, KW: kw, ST: st, SH: sh, SW: sw })}
 ${constDecls({ PT: pt, PH: ph, PW: pw }, "i32")}
+${OUTPUT_POSITION_FN}
 
 @compute @workgroup_size(${MAX_POOL_THREADS})
 fn main(${GRID_BUILTINS}) {
@@ -47,14 +49,11 @@ fn main(${GRID_BUILTINS}) {
   let cq = u.c / ${q}u;
   let row = i / cq;
   let ch = i - row * cq;
-  let hw = u.hout * u.wout;
-  let perView = u.toutChunk * hw;
-  let v = row / perView;
-  let p = row - v * perView;
-  let ot = u.outT0 + p / hw;
-  let r = p % hw;
-  let oh = r / u.wout;
-  let ow = r - oh * u.wout;
+  let o = outputPosition(row);
+  let v = o.x;
+  let ot = o.y;
+  let oh = o.z;
+  let ow = o.w;
   let xb = u.xBase / ${q}u + v * u.inTPerView * u.hin * u.win * cq + ch;
   // start below every finite float (WGSL has no -inf literal); every PyTorch-valid window
   // holds at least one real element, so padding never wins
