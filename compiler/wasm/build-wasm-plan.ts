@@ -13,9 +13,12 @@ import type { Triple } from "../../models/model-spec.ts";
 import type { AttentionOp, ConvOp, HeadOp, Program } from "../ir.ts";
 import { actElements, positions } from "../ir.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
-import type { AttentionShape, ConvKernelSpec, KernelSpec } from "./kernel-specs.ts";
+import type { AttentionShape, ConvKernelSpec, KernelSpec, WinogradConvKernelSpec } from "./kernel-specs.ts";
 import { CONTROL, planMemoryBytes, type PlanStep, type RegionLayout, type WasmPlanMeta, type WeightSlot } from "./wasm-plan.ts";
-import { attentionPackedBytes, attentionScratchBytes, convChunks, paddedCout, tilesPerView } from "./work-split.ts";
+import { winogradAxesOf, winogradPoints, winogradTileGrid } from "./winograd.ts";
+import {
+  attentionPackedBytes, attentionScratchBytes, convChunks, paddedCout, tilesPerView, winogradScratchBytes,
+} from "./work-split.ts";
 
 export interface WasmPlanOptions {
   /** micro-tile rows (4) and columns (8, a multiple of 4) */
@@ -26,6 +29,14 @@ export interface WasmPlanOptions {
   convTileCols?: number;
   /** conv cache blocking: "auto" (by K, see convTiling) or forced */
   convLoopOrder?: "auto" | "rows" | "cols";
+  /**
+   * Winograd F(m, 3) outputs per tile for the stride-1 1x3x3 convs (over h and w) and 3x1x1
+   * convs (over t); 0 runs them as direct convs. Defaults: 4 and 4 (F(4x4,3x3), F(4,3)).
+   */
+  winogradHW?: 0 | 2 | 4;
+  winogradT?: 0 | 2 | 4;
+  /** Winograd tiles per kernel tile (multiple of mr); small values make tests cover block edges */
+  winogradTileBlock?: number;
   /** attention query rows per tile (multiple of mr) */
   attentionRows?: number;
   /** max-pool output positions per tile */
@@ -52,8 +63,25 @@ export function convTiling(
   return { mc: 64, nc: 64, colsOuter: false };
 }
 
+/**
+ * Blocking of a Winograd conv: tb tiles per kernel tile such that one point's slice of V
+ * (tb x cin floats) stays within 128 KiB of L2 while a weight panel streams past its rows
+ * (at most 128 tiles, at least mr), and nc = 64 columns.
+ */
+export function winogradBlocking(
+  tiles: number, cin: number, cout: number, mr: number, nr: number, order: "auto" | "rows" | "cols" = "auto",
+): { tb: number; nc: number; colsOuter: boolean } {
+  const tb = Math.min(align(tiles, mr), Math.max(mr, Math.min(128, Math.floor(32768 / cin / mr) * mr)));
+  return { tb, nc: Math.min(64, paddedCout({ cout, nr })), colsOuter: convTiling(cin, mr, nr, order).colsOuter };
+}
+
 function describe(spec: KernelSpec): string {
   switch (spec.kind) {
+    case "winograd_conv": {
+      const f = spec.axes === "hw" ? `F(${spec.m}x${spec.m},3x3)` : `F(${spec.m},3)`;
+      const k = spec.axes === "hw" ? "1x3x3 s1,1,1 p0,1,1" : "3x1x1 s1,1,1 p1,0,0";
+      return `conv ${k} ${spec.cin}->${spec.cout} @${spec.t}x${spec.h}x${spec.w} winograd ${f}`;
+    }
     case "input_transpose":
       return `NCTHW -> channels-last ${spec.c}x${spec.t}x${spec.h}x${spec.w}`;
     case "conv":
@@ -73,6 +101,9 @@ function flopsPerView(spec: KernelSpec): number {
   switch (spec.kind) {
     case "conv":
       return 2 * spec.outT * spec.outH * spec.outW * spec.cout * spec.cin * spec.kernel[0] * spec.kernel[1] * spec.kernel[2];
+    case "winograd_conv":
+      // the direct conv's multiply-adds, so GFLOP/s compare across algorithms
+      return 2 * spec.t * spec.h * spec.w * spec.cout * spec.cin * (spec.axes === "t" ? 3 : 9);
     case "attention":
       return 2 * spec.nq * spec.nk * (spec.d + spec.dv);
     case "head":
@@ -101,6 +132,19 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   const wideStem = stem !== undefined && input.c * stem.kernel[2] <= 48 && stem.dilation[2] === 1;
   const storedPad: Triple = wideStem ? stem.padding : [0, 0, 0];
   const isWide = (op: ConvOp) => wideStem && op === stem;
+  /** the Winograd form of a conv, when its shape has one and it is enabled */
+  const winogradOf = (op: ConvOp) => {
+    const axes = winogradAxesOf(op);
+    const x = T[op.inputs[0]], y = T[op.output];
+    const m = axes === "hw" ? opts.winogradHW ?? 4 : axes === "t" ? opts.winogradT ?? 4 : 0;
+    if (!axes || !m || isWide(op) || x.c % 4 !== 0 || y.c % 4 !== 0) return undefined;
+    const grid = winogradTileGrid(axes, m, y.t, y.h, y.w);
+    const blocking = winogradBlocking(grid[0] * grid[1] * grid[2], x.c, y.c, mr, nr, opts.convLoopOrder);
+    const tb = opts.winogradTileBlock ?? blocking.tb;
+    const nc = Math.min(opts.convTileCols ?? blocking.nc, paddedCout({ cout: y.c, nr }));
+    if (tb % mr !== 0 || nc % nr !== 0) throw new Error(`bad Winograd blocking tb ${tb} nc ${nc}`);
+    return { axes, m, tb, nc, colsOuter: blocking.colsOuter, points: winogradPoints(axes, m) };
+  };
 
   const attentionShape = (op: AttentionOp): AttentionShape => {
     const [theta, phi, g] = op.inputs.map((n) => T[n]);
@@ -119,6 +163,11 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   for (const op of program.ops) {
     if (op.kind === "conv") {
       maxChunk = Math.max(maxChunk, convChunks({ kernel: op.kernel, cin: T[op.inputs[0]].c, wide: isWide(op) }).chunk);
+      const wino = winogradOf(op);
+      if (wino) {
+        const bytes = winogradScratchBytes({ ...wino, cin: T[op.inputs[0]].c });
+        scratchPerThread = Math.max(scratchPerThread, align(bytes.v + bytes.m));
+      }
     } else if (op.kind === "max_pool") {
       maxPoolC = Math.max(maxPoolC, T[op.inputs[0]].c);
     } else if (op.kind === "attention") {
@@ -137,8 +186,11 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
       const cin = T[op.inputs[0]].c, cout = T[op.output].c;
       const K = cin * op.kernel[0] * op.kernel[1] * op.kernel[2];
       const np = paddedCout({ cout, nr });
+      const wino = winogradOf(op);
       convSlots.set(op, {
-        w: slot({ kind: "conv_panels", cout, cin, kernel: op.kernel, nr }, np * K, op.weight),
+        w: wino
+          ? slot({ kind: "winograd_panels", cout, cin, axes: wino.axes, m: wino.m, nr }, wino.points * np * cin, op.weight)
+          : slot({ kind: "conv_panels", cout, cin, kernel: op.kernel, nr }, np * K, op.weight),
         b: slot({ kind: "padded_vector", length: cout, paddedLength: np }, np, op.bias),
       });
     } else if (op.kind === "head") {
@@ -206,6 +258,19 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
     if (op.kind === "conv") {
       const x = T[op.inputs[0]], y = T[op.output];
       const readsInput = op.inputs[0] === program.input;
+      const wino = winogradOf(op);
+      if (wino) {
+        const spec: WinogradConvKernelSpec = {
+          kind: "winograd_conv", axes: wino.axes, m: wino.m, t: y.t, h: y.h, w: y.w, cin: x.c, cout: y.c, relu: op.relu,
+          input: readsInput ? storedInput : addr(op.inputs[0]), output: addr(op.output),
+          residual: op.residual ? addr(op.residual) : undefined,
+          weights: convSlots.get(op)!.w.offset, bias: convSlots.get(op)!.b.offset, zeros: zeros.offset,
+          mr, nr, tb: wino.tb, nc: wino.nc, colsOuter: wino.colsOuter,
+          scratch: layout.scratch, scratchStride: layout.scratchBytesPerThread,
+        };
+        specs.push({ name: op.name, spec });
+        continue;
+      }
       const K = x.c * op.kernel[0] * op.kernel[1] * op.kernel[2];
       const tiling = convTiling(K, mr, nr, opts.convLoopOrder);
       const spec: ConvKernelSpec = {

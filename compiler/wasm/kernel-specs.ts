@@ -64,6 +64,45 @@ export interface ConvKernelSpec {
   colsOuter: boolean;
 }
 
+/**
+ * A stride-1 3-tap conv (1x3x3 padded (0,1,1), or 3x1x1 padded (1,0,0)) by Winograd F(m, 3)
+ * (see compiler/wasm/winograd.ts), same epilogue as ConvKernelSpec. Output size = input size.
+ * A tile of the kernel = (view, block of `tb` Winograd tiles, block of `nc` columns): the
+ * block's input transform goes to per-thread scratch V [point][tb][cin], one GEMM per point
+ * V[point] x U[point] to M [point][tb][nc], then the output transform, bias, residual, ReLU.
+ */
+export interface WinogradConvKernelSpec {
+  kind: "winograd_conv";
+  axes: "t" | "hw";
+  /** outputs per tile along each transformed axis */
+  m: number;
+  t: number;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  relu: boolean;
+  /** byte addresses in linear memory */
+  input: number;
+  output: number;
+  residual?: number;
+  /** transformed weights [point][cout/nr][cin][nr] (see packWinogradPanels) and the bias padded to nr */
+  weights: number;
+  bias: number;
+  /** at least cin floats of zeros (read for taps in the padding) */
+  zeros: number;
+  mr: number;
+  nr: number;
+  /** Winograd tiles per kernel tile (multiple of mr), columns per kernel tile (multiple of nr) */
+  tb: number;
+  nc: number;
+  /** GEMM loop order: column panels outer (else micro-tile rows outer) */
+  colsOuter: boolean;
+  /** per-thread scratch: V then M at scratch + thread * scratchStride (needs winogradScratchBytes()) */
+  scratch: number;
+  scratchStride: number;
+}
+
 /** 3-D max pool, -inf padding, floor output size */
 export interface MaxPoolKernelSpec {
   kind: "max_pool";
@@ -138,6 +177,7 @@ export interface HeadKernelSpec {
 export type KernelSpec =
   | InputTransposeSpec
   | ConvKernelSpec
+  | WinogradConvKernelSpec
   | MaxPoolKernelSpec
   | AttentionPackSpec
   | AttentionKernelSpec

@@ -6,6 +6,7 @@
 import { I3DError } from "../../models/errors.ts";
 import type { Triple } from "../../models/model-spec.ts";
 import type { WasmPlanMeta } from "./wasm-plan.ts";
+import { packWinogradPanels } from "./winograd.ts";
 
 /**
  * A PyTorch conv weight [cout, cin, kt, kh, kw] as nr-column panels, K in the order the conv
@@ -50,6 +51,11 @@ export function packWeights(plan: Pick<WasmPlanMeta, "layout" | "weightSlots">, 
       case "conv_panels": {
         const n = p.cout * p.cin * p.kernel[0] * p.kernel[1] * p.kernel[2];
         floats.set(packConvPanels(get(s.constant!, n), p.cout, p.cin, p.kernel, p.nr), at);
+        break;
+      }
+      case "winograd_panels": {
+        const n = p.cout * p.cin * (p.axes === "t" ? 3 : 9);
+        floats.set(packWinogradPanels(get(s.constant!, n), p.cout, p.cin, p.axes, p.m, p.nr), at);
         break;
       }
     }

@@ -11,6 +11,8 @@ import type { KernelSpec } from "./kernel-specs.ts";
 export type WeightPacking =
   /** conv weight [cout, cin, kt, kh, kw] -> nr-column panels [cout/nr][kt*kh*kw][cin][nr] */
   | { kind: "conv_panels"; cout: number; cin: number; kernel: Triple; nr: number }
+  /** 3-tap conv weight [cout, cin, kt, kh, kw] -> Winograd F(m, 3) transformed panels [points][cout/nr][cin][nr] */
+  | { kind: "winograd_panels"; cout: number; cin: number; axes: "t" | "hw"; m: number; nr: number }
   /** vector [cout] zero-padded to a multiple of nr (absent bias: zeros) */
   | { kind: "padded_vector"; length: number; paddedLength: number }
   /** copied as is */

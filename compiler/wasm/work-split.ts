@@ -5,7 +5,10 @@
 
 import type {
   AttentionKernelSpec, AttentionShape, ConvKernelSpec, InputTransposeSpec, KernelSpec, MaxPoolKernelSpec,
+  WinogradConvKernelSpec,
 } from "./kernel-specs.ts";
+import type { Triple } from "../../models/model-spec.ts";
+import { winogradPoints, winogradTileGrid } from "./winograd.ts";
 
 /** cout rounded up to whole nr-column panels */
 export function paddedCout(s: { cout: number; nr: number }): number {
@@ -24,6 +27,21 @@ export function convTiles(s: Pick<ConvKernelSpec, "outT" | "outH" | "outW" | "co
     mTiles: Math.ceil((s.outT * s.outH * s.outW) / s.mc),
     nTiles: Math.ceil(paddedCout(s) / s.nc),
   };
+}
+
+/** Winograd tiles of one view, and kernel tiles per view: (block of tb tiles) x (block of nc columns), columns inner */
+export function winogradTiles(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "t" | "h" | "w" | "cout" | "nr" | "tb" | "nc">): {
+  grid: Triple; tiles: number; blocks: number; nTiles: number;
+} {
+  const grid = winogradTileGrid(s.axes, s.m, s.t, s.h, s.w);
+  const tiles = grid[0] * grid[1] * grid[2];
+  return { grid, tiles, blocks: Math.ceil(tiles / s.tb), nTiles: Math.ceil(paddedCout(s) / s.nc) };
+}
+
+/** per-thread scratch of a Winograd conv: V [points][tb][cin] then M [points][tb][nc] */
+export function winogradScratchBytes(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "tb" | "cin" | "nc">): { v: number; m: number } {
+  const points = winogradPoints(s.axes, s.m);
+  return { v: points * s.tb * s.cin * 4, m: points * s.tb * s.nc * 4 };
 }
 
 /** per view: phi panels then g panels */
@@ -47,6 +65,10 @@ export function tilesPerView(s: KernelSpec): number {
     case "conv": {
       const { mTiles, nTiles } = convTiles(s);
       return mTiles * nTiles;
+    }
+    case "winograd_conv": {
+      const { blocks, nTiles } = winogradTiles(s);
+      return blocks * nTiles;
     }
     case "max_pool":
       return poolTiles(s);

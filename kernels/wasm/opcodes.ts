@@ -19,7 +19,7 @@ export const Simd = {
   v128Store32Lane: 0x5a,
   f32x4Nearest: 0x6a,
   i32x4Shl: 0xab, i32x4Add: 0xae,
-  f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Max: 0xe9, f32x4Pmax: 0xeb,
+  f32x4Neg: 0xe1, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7, f32x4Max: 0xe9, f32x4Pmax: 0xeb,
   i32x4TruncSatF32x4S: 0xf8,
   /** relaxed SIMD: a*b+c, fused or not as the hardware prefers */
   f32x4RelaxedMadd: 0x105,

@@ -11,6 +11,7 @@ import { emitHeadKernel } from "./head-kernel.ts";
 import { emitInputTransposeKernel } from "./input-transpose-kernel.ts";
 import { emitMaxPoolKernel } from "./max-pool-kernel.ts";
 import { ModuleBuilder } from "./module-builder.ts";
+import { emitWinogradConvKernel } from "./winograd-conv-kernel.ts";
 
 export function emitKernel(spec: KernelSpec, fma: boolean): FunctionBuilder {
   switch (spec.kind) {
@@ -18,6 +19,8 @@ export function emitKernel(spec: KernelSpec, fma: boolean): FunctionBuilder {
       return emitInputTransposeKernel(spec);
     case "conv":
       return emitConvKernel(spec, fma);
+    case "winograd_conv":
+      return emitWinogradConvKernel(spec, fma);
     case "max_pool":
       return emitMaxPoolKernel(spec);
     case "attention_pack":

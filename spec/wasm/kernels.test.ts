@@ -136,6 +136,61 @@ test("I3D-width channels: (1,3,3) 64 -> 64 and 1x1x1 64 -> 256 with residual", a
   await check(b, b.build());
 });
 
+// ---- Winograd convs (stride-1 1x3x3 over h, w and 3x1x1 over t) ----
+
+function winogradSpecs(plan: WasmPlanMeta) {
+  return plan.steps.flatMap((s) => (s.kernel.kind === "winograd_conv" ? [s.kernel] : []));
+}
+
+test("Winograd F(2x2,3x3) and F(4x4,3x3): odd h, w (tile tails), N tail, residual + ReLU, block edges, both loop orders", async () => {
+  const b = new ProgramBuilder({ n: 2, t: 3, h: 7, w: 9, c: 8 });
+  const r = b.conv("x", 12, [1, 1, 1], { std: 1 });
+  b.conv("x", 12, [1, 3, 3], { padding: [0, 1, 1], residual: r, relu: true });
+  b.conv("x", 16, [1, 3, 3], { padding: [0, 1, 1], bias: false });
+  for (const winogradHW of [2, 4] as const) {
+    for (const convLoopOrder of ["rows", "cols"] as const) {
+      const plan = await check(b, b.build(), { opts: { winogradHW, winogradTileBlock: 8, convTileCols: 8, convLoopOrder } });
+      const specs = winogradSpecs(plan);
+      assert.is(specs.length, 2);
+      assert.ok(specs.every((k) => k.axes === "hw" && k.m === winogradHW && k.colsOuter === (convLoopOrder === "cols")));
+    }
+  }
+});
+
+test("Winograd F(2,3) and F(4,3) over t: t = 5 and 6 (tails), 12 -> 20 channels with residual, 3x5 positions", async () => {
+  for (const t of [5, 6]) {
+    const b = new ProgramBuilder({ n: 2, t, h: 3, w: 5, c: 12 });
+    const r = b.conv("x", 20, [1, 1, 1], { std: 1 });
+    b.conv("x", 20, [3, 1, 1], { padding: [1, 0, 0], residual: r, relu: true });
+    for (const winogradT of [2, 4] as const) {
+      const plan = await check(b, b.build(), { opts: { winogradT, winogradTileBlock: 4, convTileCols: 8 } });
+      assert.equal(winogradSpecs(plan).map((k) => [k.axes, k.m]), [["t", winogradT]]);
+    }
+  }
+});
+
+test("Winograd at I3D widths with the default blocking: 1x3x3 64 -> 64 @4x8x8, 3x1x1 256 -> 64 @8x4x4", async () => {
+  const b = new ProgramBuilder({ n: 2, t: 4, h: 8, w: 8, c: 64 });
+  b.conv("x", 64, [1, 3, 3], { padding: [0, 1, 1], relu: true });
+  const b2 = new ProgramBuilder({ n: 2, t: 8, h: 4, w: 4, c: 256 });
+  b2.conv("x", 64, [3, 1, 1], { padding: [1, 0, 0], relu: true });
+  assert.equal(winogradSpecs(await check(b, b.build())).map((k) => [k.axes, k.m]), [["hw", 4]]);
+  assert.equal(winogradSpecs(await check(b2, b2.build())).map((k) => [k.axes, k.m]), [["t", 4]]);
+});
+
+test("Winograd only where it applies: channels not a multiple of 4, strides, dilations and winograd 0 stay direct", async () => {
+  const b = new ProgramBuilder({ n: 1, t: 4, h: 6, w: 6, c: 8 });
+  b.conv("x", 9, [1, 3, 3], { padding: [0, 1, 1] });
+  b.conv("x", 8, [1, 3, 3], { padding: [0, 1, 1], stride: [1, 2, 2] });
+  b.conv("x", 8, [3, 1, 1], { padding: [2, 0, 0], dilation: [2, 1, 1] });
+  b.conv("x", 8, [1, 3, 3], { padding: [0, 1, 1] });
+  b.conv("x", 8, [3, 1, 1], { padding: [1, 0, 0] });
+  const on = await check(b, b.build());
+  assert.is(winogradSpecs(on).length, 2);
+  const off = await check(b, b.build(), { opts: { winogradHW: 0, winogradT: 0 } });
+  assert.is(winogradSpecs(off).length, 0);
+});
+
 // ---- max-pools ----
 
 test("max-pools (1,3,3)/(2,2,2)/p(0,1,1), (2,1,1)/(2,1,1), (1,2,2)/(1,2,2); 3, 5 and 8 channels", async () => {
