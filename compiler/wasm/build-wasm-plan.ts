@@ -37,6 +37,12 @@ export interface WasmPlanOptions {
   winogradT?: 0 | 2 | 4;
   /** Winograd tiles per kernel tile (multiple of mr); small values make tests cover block edges */
   winogradTileBlock?: number;
+  /**
+   * Winograd outputs per tile of a stride-(st, 2, 2) stem run over its space-to-depth input,
+   * F(m x m, r x r) with r = ceil(kernel / 2); 0 keeps the direct stem. Default 2 (F(2x2,4x4)
+   * for I3D's 7x7: 4x4 tiles are 2.2x faster still but cost too much accuracy, see winograd.ts).
+   */
+  winogradStem?: 0 | 2 | 3 | 4;
   /** attention query rows per tile (multiple of mr) */
   attentionRows?: number;
   /** max-pool output positions per tile */
@@ -78,9 +84,10 @@ export function winogradBlocking(
 function describe(spec: KernelSpec): string {
   switch (spec.kind) {
     case "winograd_conv": {
-      const f = spec.axes === "hw" ? `F(${spec.m}x${spec.m},3x3)` : `F(${spec.m},3)`;
-      const k = spec.axes === "hw" ? "1x3x3 s1,1,1 p0,1,1" : "3x1x1 s1,1,1 p1,0,0";
-      return `conv ${k} ${spec.cin}->${spec.cout} @${spec.t}x${spec.h}x${spec.w} winograd ${f}`;
+      const { m, r } = spec;
+      const f = spec.axes === "hw" ? `F(${m}x${m},${r}x${r})` : `F(${m},${r})`;
+      const k = spec.axes === "hw" ? `${spec.kt}x${r}x${r} s${spec.st},1,1 p0,${spec.pad},${spec.pad}` : `${r}x1x1 s1,1,1 p${spec.pad},0,0`;
+      return `conv ${k} ${spec.cin}->${spec.cout} @${spec.outT}x${spec.outH}x${spec.outW} winograd ${f}`;
     }
     case "input_transpose":
       return `NCTHW -> channels-last ${spec.c}x${spec.t}x${spec.h}x${spec.w}`;
@@ -101,9 +108,6 @@ function flopsPerView(spec: KernelSpec): number {
   switch (spec.kind) {
     case "conv":
       return 2 * spec.outT * spec.outH * spec.outW * spec.cout * spec.cin * spec.kernel[0] * spec.kernel[1] * spec.kernel[2];
-    case "winograd_conv":
-      // the direct conv's multiply-adds, so GFLOP/s compare across algorithms
-      return 2 * spec.t * spec.h * spec.w * spec.cout * spec.cin * (spec.axes === "t" ? 3 : 9);
     case "attention":
       return 2 * spec.nq * spec.nk * (spec.d + spec.dv);
     case "head":
@@ -126,24 +130,40 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   }
 
   // The stem reads kw*cin contiguous floats per tap row when its input is stored with its
-  // padding in memory (all three dims, so it needs no bounds checks at all).
+  // padding in memory (all three dims, so it needs no bounds checks at all). A stride-(st, 2, 2)
+  // stem runs instead as a stride-(st, 1, 1) Winograd conv over the padded input folded 2x2
+  // into channels (space-to-depth), unless winogradStem is 0.
   const readers = program.ops.filter((op) => op.inputs.includes(program.input));
   const stem = readers.length === 1 && readers[0].kind === "conv" ? readers[0] : undefined;
-  const wideStem = stem !== undefined && input.c * stem.kernel[2] <= 48 && stem.dilation[2] === 1;
-  const storedPad: Triple = wideStem ? stem.padding : [0, 0, 0];
+  const stemM = opts.winogradStem ?? 2;
+  const s2dStem = stem !== undefined && stemM > 0 && stem.stride[1] === 2 && stem.stride[2] === 2 &&
+    stem.dilation.every((d) => d === 1) && Math.min(stem.kernel[1], stem.kernel[2]) >= 3 &&
+    Math.max(stem.kernel[1], stem.kernel[2]) <= 8 && T[stem.output].c % 4 === 0;
+  const wideStem = !s2dStem && stem !== undefined && input.c * stem.kernel[2] <= 48 && stem.dilation[2] === 1;
+  const storedPad: Triple = wideStem || s2dStem ? stem!.padding : [0, 0, 0];
   const isWide = (op: ConvOp) => wideStem && op === stem;
+  /** the stored input view: padded, and folded 2x2 into channels for the space-to-depth stem */
+  const padded = { t: input.t + 2 * storedPad[0], h: input.h + 2 * storedPad[1], w: input.w + 2 * storedPad[2], c: input.c };
+  const stored = s2dStem ? { ...padded, h: Math.ceil(padded.h / 2), w: Math.ceil(padded.w / 2), c: 4 * input.c } : padded;
   /** the Winograd form of a conv, when its shape has one and it is enabled */
   const winogradOf = (op: ConvOp) => {
-    const axes = winogradAxesOf(op);
     const x = T[op.inputs[0]], y = T[op.output];
-    const m = axes === "hw" ? opts.winogradHW ?? 4 : axes === "t" ? opts.winogradT ?? 4 : 0;
-    if (!axes || !m || isWide(op) || x.c % 4 !== 0 || y.c % 4 !== 0) return undefined;
-    const grid = winogradTileGrid(axes, m, y.t, y.h, y.w);
-    const blocking = winogradBlocking(grid[0] * grid[1] * grid[2], x.c, y.c, mr, nr, opts.convLoopOrder);
+    let form: { axes: "t" | "hw"; m: number; r: number; pad: number; kt: number; st: number; in: { t: number; h: number; w: number; c: number } };
+    if (s2dStem && op === stem) {
+      form = { axes: "hw", m: stemM, r: Math.ceil(Math.max(op.kernel[1], op.kernel[2]) / 2), pad: 0, kt: op.kernel[0], st: op.stride[0], in: stored };
+    } else {
+      const axes = winogradAxesOf(op);
+      const m = axes === "hw" ? opts.winogradHW ?? 4 : axes === "t" ? opts.winogradT ?? 4 : 0;
+      if (!axes || !m || isWide(op) || x.c % 4 !== 0 || y.c % 4 !== 0) return undefined;
+      form = { axes, m, r: 3, pad: 1, kt: 1, st: 1, in: x };
+    }
+    const grid = winogradTileGrid(form.axes, form.m, y.t, y.h, y.w);
+    const K = form.kt * form.in.c;
+    const blocking = winogradBlocking(grid[0] * grid[1] * grid[2], K, y.c, mr, nr, opts.convLoopOrder);
     const tb = opts.winogradTileBlock ?? blocking.tb;
     const nc = Math.min(opts.convTileCols ?? blocking.nc, paddedCout({ cout: y.c, nr }));
     if (tb % mr !== 0 || nc % nr !== 0) throw new Error(`bad Winograd blocking tb ${tb} nc ${nc}`);
-    return { axes, m, tb, nc, colsOuter: blocking.colsOuter, points: winogradPoints(axes, m) };
+    return { ...form, cin: form.in.c, tb, nc, colsOuter: blocking.colsOuter, points: winogradPoints(form.axes, form.m, form.r) };
   };
 
   const attentionShape = (op: AttentionOp): AttentionShape => {
@@ -165,7 +185,8 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
       maxChunk = Math.max(maxChunk, convChunks({ kernel: op.kernel, cin: T[op.inputs[0]].c, wide: isWide(op) }).chunk);
       const wino = winogradOf(op);
       if (wino) {
-        const bytes = winogradScratchBytes({ ...wino, cin: T[op.inputs[0]].c });
+        const bytes = winogradScratchBytes(wino);
+        maxChunk = Math.max(maxChunk, wino.cin);
         scratchPerThread = Math.max(scratchPerThread, align(bytes.v + bytes.m));
       }
     } else if (op.kind === "max_pool") {
@@ -189,7 +210,10 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
       const wino = winogradOf(op);
       convSlots.set(op, {
         w: wino
-          ? slot({ kind: "winograd_panels", cout, cin, axes: wino.axes, m: wino.m, nr }, wino.points * np * cin, op.weight)
+          ? slot(
+            { kind: "winograd_panels", cout, cin, kernel: op.kernel, axes: wino.axes, m: wino.m, r: wino.r, spaceToDepth: op === stem && s2dStem, nr },
+            wino.points * np * wino.kt * wino.cin, op.weight,
+          )
           : slot({ kind: "conv_panels", cout, cin, kernel: op.kernel, nr }, np * K, op.weight),
         b: slot({ kind: "padded_vector", length: cout, paddedLength: np }, np, op.bias),
       });
@@ -223,17 +247,18 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   };
   const inputBytes = actElements(input) * 4;
   let storedInput: number;
-  if (wideStem) {
+  if (wideStem || s2dStem) {
     storedInput = cursor;
-    cursor += align(batch * (input.t + 2 * storedPad[0]) * (input.h + 2 * storedPad[1]) * (input.w + 2 * storedPad[2]) * input.c * 4);
+    cursor += align(batch * stored.t * stored.h * stored.w * stored.c * 4);
   } else storedInput = addr(program.input);
   // NCTHW staging: a part of the arena the channels-last input does not occupy (nothing else
   // is live before the first op), else extra space
   let staging: number;
   const inArenaStart = storedInput - layout.arena, inArenaEnd = align(inArenaStart + inputBytes);
-  if (wideStem && layout.arenaBytes >= inputBytes) staging = layout.arena;
-  else if (!wideStem && inArenaStart >= inputBytes) staging = layout.arena;
-  else if (!wideStem && layout.arenaBytes - inArenaEnd >= inputBytes) staging = layout.arena + inArenaEnd;
+  const inExtra = wideStem || s2dStem;
+  if (inExtra && layout.arenaBytes >= inputBytes) staging = layout.arena;
+  else if (!inExtra && inArenaStart >= inputBytes) staging = layout.arena;
+  else if (!inExtra && layout.arenaBytes - inArenaEnd >= inputBytes) staging = layout.arena + inArenaEnd;
   else {
     staging = cursor;
     cursor += align(inputBytes);
@@ -250,9 +275,12 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   }
 
   // ---- steps ----
-  const specs: { name: string; spec: KernelSpec }[] = [{
+  const specs: { name: string; spec: KernelSpec; flops?: number }[] = [{
     name: "input",
-    spec: { kind: "input_transpose", c: input.c, t: input.t, h: input.h, w: input.w, storedPad, source: staging, output: storedInput },
+    spec: {
+      kind: "input_transpose", spaceToDepth: s2dStem, c: input.c, t: input.t, h: input.h, w: input.w, storedPad,
+      source: staging, output: storedInput,
+    },
   }];
   for (const op of program.ops) {
     if (op.kind === "conv") {
@@ -261,14 +289,18 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
       const wino = winogradOf(op);
       if (wino) {
         const spec: WinogradConvKernelSpec = {
-          kind: "winograd_conv", axes: wino.axes, m: wino.m, t: y.t, h: y.h, w: y.w, cin: x.c, cout: y.c, relu: op.relu,
+          kind: "winograd_conv", axes: wino.axes, m: wino.m, r: wino.r, pad: wino.pad, kt: wino.kt, st: wino.st,
+          inT: wino.in.t, inH: wino.in.h, inW: wino.in.w, outT: y.t, outH: y.h, outW: y.w,
+          cin: wino.cin, cout: y.c, relu: op.relu,
           input: readsInput ? storedInput : addr(op.inputs[0]), output: addr(op.output),
           residual: op.residual ? addr(op.residual) : undefined,
           weights: convSlots.get(op)!.w.offset, bias: convSlots.get(op)!.b.offset, zeros: zeros.offset,
           mr, nr, tb: wino.tb, nc: wino.nc, colsOuter: wino.colsOuter,
           scratch: layout.scratch, scratchStride: layout.scratchBytesPerThread,
         };
-        specs.push({ name: op.name, spec });
+        // GFLOP/s count the direct conv's multiply-adds, so they compare across algorithms
+        const flops = 2 * positions(y) * y.c * x.c * op.kernel[0] * op.kernel[1] * op.kernel[2];
+        specs.push({ name: op.name, spec, flops });
         continue;
       }
       const K = x.c * op.kernel[0] * op.kernel[1] * op.kernel[2];
@@ -324,9 +356,9 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
     }
   }
   if (CONTROL.firstCounter + specs.length > controlBytes / 4) throw new Error("control region too small");
-  const steps: PlanStep[] = specs.map(({ name, spec }, i) => ({
+  const steps: PlanStep[] = specs.map(({ name, spec, flops }, i) => ({
     kind: spec.kind, name, export: `s${i}`, kernel: spec, tilesPerView: tilesPerView(spec),
-    flopsPerView: flopsPerView(spec), describe: describe(spec),
+    flopsPerView: flops ?? flopsPerView(spec), describe: describe(spec),
   }));
 
   return {

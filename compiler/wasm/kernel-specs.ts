@@ -6,9 +6,15 @@
 
 import type { Triple } from "../../models/model-spec.ts";
 
-/** NCTHW clip -> channels-last view, stored with `storedPad` zeros around it */
+/**
+ * NCTHW clip -> channels-last view, stored with `storedPad` zeros around it; with
+ * `spaceToDepth`, (h, w) of the padded view are folded 2x2 into channels:
+ * out[t][i][j][(p * 2 + q) * c + ci] = padded[t][2i + p][2j + q][ci] (the stride-2 stem's input
+ * for a stride-1 Winograd conv).
+ */
 export interface InputTransposeSpec {
   kind: "input_transpose";
+  spaceToDepth: boolean;
   c: number;
   t: number;
   h: number;
@@ -65,20 +71,33 @@ export interface ConvKernelSpec {
 }
 
 /**
- * A stride-1 3-tap conv (1x3x3 padded (0,1,1), or 3x1x1 padded (1,0,0)) by Winograd F(m, 3)
- * (see compiler/wasm/winograd.ts), same epilogue as ConvKernelSpec. Output size = input size.
+ * A conv by Winograd F(m, r) (see compiler/wasm/winograd.ts), same epilogue as ConvKernelSpec:
+ * "hw": r x r taps over (h, w) at stride 1 with `pad` zeros read on both sides, and kt direct
+ * taps over t at stride st (t padding, if any, stored in memory) — I3D's 1x3x3 convs (kt 1)
+ * and its stem after a space-to-depth of the input (kt 5, st 2, r 4, pad 0); "t": r taps over t
+ * at stride 1 with `pad` zeros, 1x1 over (h, w) — I3D's 3x1x1 convs.
  * A tile of the kernel = (view, block of `tb` Winograd tiles, block of `nc` columns): the
- * block's input transform goes to per-thread scratch V [point][tb][cin], one GEMM per point
- * V[point] x U[point] to M [point][tb][nc], then the output transform, bias, residual, ReLU.
+ * block's input transform goes to per-thread scratch V [point][tb][kt * cin], one GEMM per
+ * point V[point] x U[point] to M [point][tb][nc], then the output transform, bias, residual, ReLU.
  */
 export interface WinogradConvKernelSpec {
   kind: "winograd_conv";
   axes: "t" | "hw";
-  /** outputs per tile along each transformed axis */
+  /** outputs per tile and taps along each transformed axis */
   m: number;
-  t: number;
-  h: number;
-  w: number;
+  r: number;
+  /** zeros read before the first input position on the transformed axes */
+  pad: number;
+  /** "hw" only: direct taps and stride over t (1 and 1 for a 1x3x3 conv) */
+  kt: number;
+  st: number;
+  /** input (as stored) and output per view */
+  inT: number;
+  inH: number;
+  inW: number;
+  outT: number;
+  outH: number;
+  outW: number;
   cin: number;
   cout: number;
   relu: boolean;
@@ -86,7 +105,7 @@ export interface WinogradConvKernelSpec {
   input: number;
   output: number;
   residual?: number;
-  /** transformed weights [point][cout/nr][cin][nr] (see packWinogradPanels) and the bias padded to nr */
+  /** transformed weights [point][cout/nr][kt * cin][nr] (see packWinogradPanels) and the bias padded to nr */
   weights: number;
   bias: number;
   /** at least cin floats of zeros (read for taps in the padding) */

@@ -6,7 +6,7 @@
 import { I3DError } from "../../models/errors.ts";
 import type { Triple } from "../../models/model-spec.ts";
 import type { WasmPlanMeta } from "./wasm-plan.ts";
-import { packWinogradPanels } from "./winograd.ts";
+import { packWinogradPanels, spaceToDepthWeight } from "./winograd.ts";
 
 /**
  * A PyTorch conv weight [cout, cin, kt, kh, kw] as nr-column panels, K in the order the conv
@@ -54,8 +54,14 @@ export function packWeights(plan: Pick<WasmPlanMeta, "layout" | "weightSlots">, 
         break;
       }
       case "winograd_panels": {
-        const n = p.cout * p.cin * (p.axes === "t" ? 3 : 9);
-        floats.set(packWinogradPanels(get(s.constant!, n), p.cout, p.cin, p.axes, p.m, p.nr), at);
+        const w = get(s.constant!, p.cout * p.cin * p.kernel[0] * p.kernel[1] * p.kernel[2]);
+        if (p.spaceToDepth) {
+          const folded = spaceToDepthWeight(w, p.cout, p.cin, p.kernel);
+          floats.set(packWinogradPanels(folded.weight, p.cout, 4 * p.cin, "hw", p.m, folded.r, p.kernel[0], p.nr), at);
+        } else {
+          const kt = p.axes === "hw" ? p.kernel[0] : 1;
+          floats.set(packWinogradPanels(w, p.cout, p.cin, p.axes, p.m, p.r, kt, p.nr), at);
+        }
         break;
       }
     }

@@ -11,8 +11,12 @@ import type { KernelSpec } from "./kernel-specs.ts";
 export type WeightPacking =
   /** conv weight [cout, cin, kt, kh, kw] -> nr-column panels [cout/nr][kt*kh*kw][cin][nr] */
   | { kind: "conv_panels"; cout: number; cin: number; kernel: Triple; nr: number }
-  /** 3-tap conv weight [cout, cin, kt, kh, kw] -> Winograd F(m, 3) transformed panels [points][cout/nr][cin][nr] */
-  | { kind: "winograd_panels"; cout: number; cin: number; axes: "t" | "hw"; m: number; nr: number }
+  /** conv weight [cout, cin, kt, kh, kw] -> Winograd F(m, r) transformed panels [points][cout/nr][kt * cin][nr] */
+  | {
+    kind: "winograd_panels"; cout: number; cin: number; kernel: Triple; axes: "t" | "hw"; m: number; r: number;
+    /** the stride-2 stem's weight, first folded 2x2 into channels (see spaceToDepthWeight) */
+    spaceToDepth: boolean; nr: number;
+  }
   /** vector [cout] zero-padded to a multiple of nr (absent bias: zeros) */
   | { kind: "padded_vector"; length: number; paddedLength: number }
   /** copied as is */

@@ -30,18 +30,18 @@ export function convTiles(s: Pick<ConvKernelSpec, "outT" | "outH" | "outW" | "co
 }
 
 /** Winograd tiles of one view, and kernel tiles per view: (block of tb tiles) x (block of nc columns), columns inner */
-export function winogradTiles(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "t" | "h" | "w" | "cout" | "nr" | "tb" | "nc">): {
+export function winogradTiles(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "outT" | "outH" | "outW" | "cout" | "nr" | "tb" | "nc">): {
   grid: Triple; tiles: number; blocks: number; nTiles: number;
 } {
-  const grid = winogradTileGrid(s.axes, s.m, s.t, s.h, s.w);
+  const grid = winogradTileGrid(s.axes, s.m, s.outT, s.outH, s.outW);
   const tiles = grid[0] * grid[1] * grid[2];
   return { grid, tiles, blocks: Math.ceil(tiles / s.tb), nTiles: Math.ceil(paddedCout(s) / s.nc) };
 }
 
-/** per-thread scratch of a Winograd conv: V [points][tb][cin] then M [points][tb][nc] */
-export function winogradScratchBytes(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "tb" | "cin" | "nc">): { v: number; m: number } {
-  const points = winogradPoints(s.axes, s.m);
-  return { v: points * s.tb * s.cin * 4, m: points * s.tb * s.nc * 4 };
+/** per-thread scratch of a Winograd conv: V [points][tb][kt * cin] then M [points][tb][nc] */
+export function winogradScratchBytes(s: Pick<WinogradConvKernelSpec, "axes" | "m" | "r" | "kt" | "tb" | "cin" | "nc">): { v: number; m: number } {
+  const points = winogradPoints(s.axes, s.m, s.r);
+  return { v: points * s.tb * s.kt * s.cin * 4, m: points * s.tb * s.nc * 4 };
 }
 
 /** per view: phi panels then g panels */

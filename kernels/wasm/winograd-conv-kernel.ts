@@ -36,23 +36,27 @@ function emitLinear(f: FunctionBuilder, coeffs: number[], x: (j: number) => void
 
 /** `fma`: f32x4.relaxed_madd in the GEMMs, else f32x4.mul + f32x4.add; the transforms always use mul + add */
 export function emitWinogradConvKernel(s: WinogradConvKernelSpec, fma: boolean): FunctionBuilder {
-  const { mr, nr, cin, cout, tb, nc, m } = s;
+  const { mr, nr, cin, cout, tb, nc, m, r, kt, st, pad } = s;
   if (cin % 4 !== 0 || cout % 4 !== 0) throw new Error("Winograd conv needs channels in multiples of 4");
   if (nr % 4 !== 0 || tb % mr !== 0 || nc % nr !== 0) throw new Error("bad Winograd conv blocking");
-  const { a, BT, AT } = winogradMatrices(m);
-  const points = winogradPoints(s.axes, m);
   const twoD = s.axes === "hw";
+  if (!twoD && (kt !== 1 || st !== 1)) throw new Error("a Winograd conv over t has no direct taps");
+  if (twoD && (s.outT - 1) * st + kt > s.inT) throw new Error("Winograd conv: t taps must stay inside the stored input");
+  const { a, BT, AT } = winogradMatrices(m, r);
+  const points = winogradPoints(s.axes, m, r);
   const { grid, tiles, blocks, nTiles } = winogradTiles(s);
   const [, gH, gW] = grid;
   const npad = paddedCout(s);
   const { v: vBytes } = winogradScratchBytes(s);
-  const { t: T, h: H, w: W } = s;
-  const inView = T * H * W * cin * 4, outView = T * H * W * cout * 4;
-  const vPoint = tb * cin * 4, mPoint = tb * nc * 4;
+  const K = kt * cin;
+  const inFrame = s.inH * s.inW * cin * 4;
+  const inView = s.inT * inFrame, outView = s.outT * s.outH * s.outW * cout * 4;
+  const vPoint = tb * K * 4, mPoint = tb * nc * 4;
   // transformed axes' input and output steps in bytes (2-D: h then w)
-  const inStep = twoD ? [W * cin * 4, cin * 4] : [H * W * cin * 4];
-  const outStep = twoD ? [W * cout * 4, cout * 4] : [H * W * cout * 4];
-  const size = twoD ? [H, W] : [T];
+  const inStep = twoD ? [s.inW * cin * 4, cin * 4] : [inFrame];
+  const outStep = twoD ? [s.outW * cout * 4, cout * 4] : [s.outH * s.outW * cout * 4];
+  const inSize = twoD ? [s.inH, s.inW] : [s.inT];
+  const outSize = twoD ? [s.outH, s.outW] : [s.outT];
 
   const f = new FunctionBuilder(["i32", "i32"]);
   const tile = f.param(0), thread = f.param(1);
@@ -60,7 +64,8 @@ export function emitWinogradConvKernel(s: WinogradConvKernelSpec, fma: boolean):
   const nStart = f.local("i32"), nEnd = f.local("i32"), vBase = f.local("i32"), mBase = f.local("i32");
   const i = f.local("i32"), ti = f.local("i32"), co = f.local("i32"), tmp = f.local("i32");
   const base = f.local("i32"), colBytes = f.local("i32"), rowsEnd = f.local("i32");
-  const origin = size.map(() => f.local("i32"));
+  const tt = f.local("i32"), th = f.local("i32"), tw = f.local("i32");
+  const origin = outSize.map(() => f.local("i32"));
 
   // tile -> (view b, tile block, column block)
   f.get(tile).i32(blocks * nTiles).op(Op.i32DivU).set(b);
@@ -72,90 +77,82 @@ export function emitWinogradConvKernel(s: WinogradConvKernelSpec, fma: boolean):
   f.get(nStart).i32(nc).op(Op.i32Add).tee(nEnd).i32(npad).get(nEnd).i32(npad).op(Op.i32LtU).op(Op.select).set(nEnd);
   f.get(thread).i32(s.scratchStride).op(Op.i32Mul).i32(s.scratch).op(Op.i32Add).tee(vBase).i32(vBytes).op(Op.i32Add).set(mBase);
 
-  /**
-   * ti -> the tile's first output position: origin[] on the transformed axes, and `base` =
-   * the byte offset of position (t, h, w) from the view start, in units of `channels * 4`,
-   * with the transformed axes shifted by `shift` (-1 for the input patch, 0 for the outputs)
-   */
-  const emitTilePosition = (shift: number, channels: number) => {
-    const tw = f.local("i32"), th = f.local("i32"), tt = f.local("i32");
+  /** ti -> (tt, th, tw) and the tile's first output position on the transformed axes, origin[] */
+  const emitTilePosition = () => {
     f.get(ti).i32(gW).op(Op.i32RemU).set(tw);
     f.get(ti).i32(gW).op(Op.i32DivU).i32(gH).op(Op.i32RemU).set(th);
     f.get(ti).i32(gW * gH).op(Op.i32DivU).set(tt);
-    let pt: () => unknown, ph: () => unknown, pw: () => unknown;
     if (twoD) {
       f.get(th).i32(m).op(Op.i32Mul).set(origin[0]);
       f.get(tw).i32(m).op(Op.i32Mul).set(origin[1]);
-      pt = () => f.get(tt);
-      ph = () => f.get(origin[0]).i32(shift).op(Op.i32Add);
-      pw = () => f.get(origin[1]).i32(shift).op(Op.i32Add);
-    } else {
-      f.get(tt).i32(m).op(Op.i32Mul).set(origin[0]);
-      pt = () => f.get(origin[0]).i32(shift).op(Op.i32Add);
-      ph = () => f.get(th);
-      pw = () => f.get(tw);
-    }
-    pt();
-    f.i32(H).op(Op.i32Mul);
-    ph();
-    f.op(Op.i32Add).i32(W).op(Op.i32Mul);
-    pw();
-    f.op(Op.i32Add).i32(channels * 4).op(Op.i32Mul).set(base);
+    } else f.get(tt).i32(m).op(Op.i32Mul).set(origin[0]);
   };
 
   // ---- 1. input transform of tiles tile0 .. tile0 + count - 1 ----
   const patch = twoD ? a * a : a;
   const ptr = Array.from({ length: patch }, () => f.local("i32"));
-  const valid = size.map(() => Array.from({ length: a }, () => f.local("i32")));
+  const valid = inSize.map(() => Array.from({ length: a }, () => f.local("i32")));
   const d = Array.from({ length: patch }, () => f.local("v128"));
   const t1 = twoD ? Array.from({ length: a * a }, () => f.local("v128")) : [];
   f.i32(0).set(i);
   f.loop(() => {
     f.get(tile0).get(i).op(Op.i32Add).set(ti);
-    emitTilePosition(-1, cin);
-    f.get(base).get(b).i32(inView).op(Op.i32Mul).op(Op.i32Add).i32(s.input).op(Op.i32Add).set(base);
-    // valid[axis][j]: (u32)(origin - 1 + j) < size
-    size.forEach((n, axis) => {
-      for (let j = 0; j < a; j++) f.get(origin[axis]).i32(j - 1).op(Op.i32Add).i32(n).op(Op.i32LtU).set(valid[axis][j]);
-    });
-    for (let p = 0; p < patch; p++) {
-      const j = twoD ? Math.floor(p / a) : p, k = twoD ? p % a : 0;
-      const offset = j * inStep[0] + (twoD ? k * inStep[1] : 0);
-      f.get(base);
-      if (offset) f.i32(offset).op(Op.i32Add);
-      f.i32(s.zeros).get(valid[0][j]);
-      if (twoD) f.get(valid[1][k]).op(Op.i32And);
-      f.op(Op.select).set(ptr[p]);
+    emitTilePosition();
+    // base = input + b * inView + position of the patch's first input, in bytes
+    if (twoD) {
+      f.get(tt).i32(st * s.inH).op(Op.i32Mul).get(origin[0]).op(Op.i32Add).i32(s.inW).op(Op.i32Mul).get(origin[1]).op(Op.i32Add);
+      f.i32(-(pad * s.inW + pad)).op(Op.i32Add);
+    } else {
+      f.get(origin[0]).i32(s.inH).op(Op.i32Mul).get(th).op(Op.i32Add).i32(s.inW).op(Op.i32Mul).get(tw).op(Op.i32Add);
+      f.i32(-pad * s.inH * s.inW).op(Op.i32Add);
     }
-    // vRow = vBase + i * cin * 4; V[point] at + point * vPoint
-    f.get(i).i32(cin * 4).op(Op.i32Mul).get(vBase).op(Op.i32Add).set(tmp);
-    f.i32(0).set(co);
-    f.loop(() => {
-      for (let p = 0; p < patch; p++) f.get(ptr[p]).get(co).op(Op.i32Add).simdMem(Simd.v128Load, 0).set(d[p]);
-      if (twoD) {
-        // t1[x][k] = sum_j BT[x][j] d[j][k]; V[x][y] = sum_k BT[y][k] t1[x][k]
-        for (let x = 0; x < a; x++) {
-          for (let k = 0; k < a; k++) {
-            emitLinear(f, BT[x], (j) => f.get(d[j * a + k]));
-            f.set(t1[x * a + k]);
-          }
-        }
-        for (let x = 0; x < a; x++) {
-          for (let y = 0; y < a; y++) {
-            f.get(tmp).get(co).op(Op.i32Add);
-            emitLinear(f, BT[y], (k) => f.get(t1[x * a + k]));
-            f.simdMem(Simd.v128Store, (x * a + y) * vPoint);
-          }
-        }
-      } else {
-        for (let x = 0; x < a; x++) {
-          f.get(tmp).get(co).op(Op.i32Add);
-          emitLinear(f, BT[x], (j) => f.get(d[j]));
-          f.simdMem(Simd.v128Store, x * vPoint);
-        }
-      }
-      f.get(co).i32(16).op(Op.i32Add).tee(co).i32(cin * 4).op(Op.i32LtU).brIf(0);
+    f.i32(cin * 4).op(Op.i32Mul).get(b).i32(inView).op(Op.i32Mul).op(Op.i32Add).i32(s.input).op(Op.i32Add).set(base);
+    // valid[axis][j]: (u32)(origin - pad + j) < size
+    inSize.forEach((n, axis) => {
+      for (let j = 0; j < a; j++) f.get(origin[axis]).i32(j - pad).op(Op.i32Add).i32(n).op(Op.i32LtU).set(valid[axis][j]);
     });
+    for (let at = 0; at < kt; at++) {
+      for (let p = 0; p < patch; p++) {
+        const j = twoD ? Math.floor(p / a) : p, k = twoD ? p % a : 0;
+        const offset = at * inFrame + j * inStep[0] + (twoD ? k * inStep[1] : 0);
+        f.get(base);
+        if (offset) f.i32(offset).op(Op.i32Add);
+        f.i32(s.zeros).get(valid[0][j]);
+        if (twoD) f.get(valid[1][k]).op(Op.i32And);
+        f.op(Op.select).set(ptr[p]);
+      }
+      // V row of tile i, tap at: vBase + i * K * 4 + at * cin * 4; V[point] at + point * vPoint
+      f.get(i).i32(K * 4).op(Op.i32Mul).get(vBase).op(Op.i32Add);
+      if (at) f.i32(at * cin * 4).op(Op.i32Add);
+      f.set(tmp);
+      f.i32(0).set(co);
+      f.loop(() => {
+        for (let p = 0; p < patch; p++) f.get(ptr[p]).get(co).op(Op.i32Add).simdMem(Simd.v128Load, 0).set(d[p]);
+        if (twoD) {
+          // t1[x][k] = sum_j BT[x][j] d[j][k]; V[x][y] = sum_k BT[y][k] t1[x][k]
+          for (let x = 0; x < a; x++) {
+            for (let k = 0; k < a; k++) {
+              emitLinear(f, BT[x], (j) => f.get(d[j * a + k]));
+              f.set(t1[x * a + k]);
+            }
+          }
+          for (let x = 0; x < a; x++) {
+            for (let y = 0; y < a; y++) {
+              f.get(tmp).get(co).op(Op.i32Add);
+              emitLinear(f, BT[y], (k) => f.get(t1[x * a + k]));
+              f.simdMem(Simd.v128Store, (x * a + y) * vPoint);
+            }
+          }
+        } else {
+          for (let x = 0; x < a; x++) {
+            f.get(tmp).get(co).op(Op.i32Add);
+            emitLinear(f, BT[x], (j) => f.get(d[j]));
+            f.simdMem(Simd.v128Store, x * vPoint);
+          }
+        }
+        f.get(co).i32(16).op(Op.i32Add).tee(co).i32(cin * 4).op(Op.i32LtU).brIf(0);
+      });
+    }
     f.get(i).i32(1).op(Op.i32Add).tee(i).get(count).op(Op.i32LtU).brIf(0);
   });
 
@@ -166,22 +163,22 @@ export function emitWinogradConvKernel(s: WinogradConvKernelSpec, fma: boolean):
   const rows = Array.from({ length: mr }, () => f.local("i32"));
   f.get(count).i32(mr - 1).op(Op.i32Add).i32(mr).op(Op.i32DivU).i32(mr).op(Op.i32Mul).set(rowsEnd);
   const microTile = () => {
-    f.get(r0).i32(cin * 4).op(Op.i32Mul).get(vP).op(Op.i32Add).set(rows[0]);
-    for (let r = 1; r < mr; r++) f.get(rows[0]).i32(r * cin * 4).op(Op.i32Add).set(rows[r]);
-    f.get(n0).i32(cin * 4).op(Op.i32Mul).get(uP).op(Op.i32Add).set(bp);
+    f.get(r0).i32(K * 4).op(Op.i32Mul).get(vP).op(Op.i32Add).set(rows[0]);
+    for (let row = 1; row < mr; row++) f.get(rows[0]).i32(row * K * 4).op(Op.i32Add).set(rows[row]);
+    f.get(n0).i32(K * 4).op(Op.i32Mul).get(uP).op(Op.i32Add).set(bp);
     emitInitAccumulators(f, mk);
-    emitKSteps(f, mk, rows, bp, nr * 4, cin);
+    emitKSteps(f, mk, rows, bp, nr * 4, K);
     // M row (r0 + r), columns n0 - nStart ..
     f.get(r0).i32(nc * 4).op(Op.i32Mul).get(n0).get(nStart).op(Op.i32Sub).i32(4).op(Op.i32Mul).op(Op.i32Add)
       .get(mP).op(Op.i32Add).set(tmp);
-    for (let r = 0; r < mr; r++) {
-      for (let v = 0; v < nr / 4; v++) f.get(tmp).get(mk.acc[r][v]).simdMem(Simd.v128Store, r * nc * 4 + v * 16);
+    for (let row = 0; row < mr; row++) {
+      for (let v = 0; v < nr / 4; v++) f.get(tmp).get(mk.acc[row][v]).simdMem(Simd.v128Store, row * nc * 4 + v * 16);
     }
   };
   f.forLoop(point, points, () => {
     f.get(point).i32(vPoint).op(Op.i32Mul).get(vBase).op(Op.i32Add).set(vP);
     f.get(point).i32(mPoint).op(Op.i32Mul).get(mBase).op(Op.i32Add).set(mP);
-    f.get(point).i32(npad * cin * 4).op(Op.i32Mul).i32(s.weights).op(Op.i32Add).set(uP);
+    f.get(point).i32(npad * K * 4).op(Op.i32Mul).i32(s.weights).op(Op.i32Add).set(uP);
     const overRows = (body: () => void) => {
       f.i32(0).set(r0);
       f.loop(() => {
@@ -205,20 +202,22 @@ export function emitWinogradConvKernel(s: WinogradConvKernelSpec, fma: boolean):
   const t2 = Array.from({ length: twoD ? m * a : 0 }, () => f.local("v128"));
   const biasV = f.local("v128"), zero = f.local("v128"), value = f.local("v128");
   const ob = f.local("i32"), oc = f.local("i32"), rb = f.local("i32");
-  const inside = size.map(() => Array.from({ length: m }, () => f.local("i32")));
+  const inside = outSize.map(() => Array.from({ length: m }, () => f.local("i32")));
   // a dimension needs store guards only where m does not divide it
-  const guarded = size.map((n) => n % m !== 0);
+  const guarded = outSize.map((n) => n % m !== 0);
   f.v128Const([0, 0, 0, 0]).set(zero);
   // colBytes = (min(nEnd, cout) - nStart) * 4
   f.get(nEnd).i32(cout).get(nEnd).i32(cout).op(Op.i32LtU).op(Op.select).get(nStart).op(Op.i32Sub).i32(4).op(Op.i32Mul).set(colBytes);
   f.i32(0).set(i);
   f.loop(() => {
     f.get(tile0).get(i).op(Op.i32Add).set(ti);
-    emitTilePosition(0, cout);
-    // ob = output + b * outView + base + nStart * 4
-    f.get(base).get(b).i32(outView).op(Op.i32Mul).op(Op.i32Add).get(nStart).i32(4).op(Op.i32Mul).op(Op.i32Add)
+    emitTilePosition();
+    // ob = output + b * outView + (first output position) * cout * 4 + nStart * 4
+    if (twoD) f.get(tt).i32(s.outH).op(Op.i32Mul).get(origin[0]).op(Op.i32Add).i32(s.outW).op(Op.i32Mul).get(origin[1]).op(Op.i32Add);
+    else f.get(origin[0]).i32(s.outH).op(Op.i32Mul).get(th).op(Op.i32Add).i32(s.outW).op(Op.i32Mul).get(tw).op(Op.i32Add);
+    f.i32(cout * 4).op(Op.i32Mul).get(b).i32(outView).op(Op.i32Mul).op(Op.i32Add).get(nStart).i32(4).op(Op.i32Mul).op(Op.i32Add)
       .i32(s.output).op(Op.i32Add).set(ob);
-    size.forEach((n, axis) => {
+    outSize.forEach((n, axis) => {
       if (!guarded[axis]) return;
       for (let x = 1; x < m; x++) f.get(origin[axis]).i32(x).op(Op.i32Add).i32(n).op(Op.i32LtU).set(inside[axis][x]);
     });

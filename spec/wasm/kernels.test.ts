@@ -67,14 +67,43 @@ function convSpecs(plan: WasmPlanMeta) {
   return plan.steps.flatMap((s) => (s.kernel.kind === "conv" ? [s.kernel] : []));
 }
 
+function winogradSpecs(plan: WasmPlanMeta) {
+  return plan.steps.flatMap((s) => (s.kernel.kind === "winograd_conv" ? [s.kernel] : []));
+}
+
 // ---- convolutions ----
 
-test("stem (5,7,7) s(2,2,2) p(2,3,3) on the program input, 3 channels (wide kw*cin path)", async () => {
+test("stem (5,7,7) s(2,2,2) p(2,3,3) on the program input, 3 channels: direct (wide kw*cin path, winogradStem 0)", async () => {
   const b = new ProgramBuilder({ n: 2, t: 7, h: 13, w: 11, c: 3 });
   b.conv("x", 8, [5, 7, 7], { stride: [2, 2, 2], padding: [2, 3, 3], relu: true, bias: false });
-  const [stem] = convSpecs(await check(b, b.build()));
+  const [stem] = convSpecs(await check(b, b.build(), { opts: { winogradStem: 0 } }));
   assert.ok(stem.wide, "the stem reads whole kw*cin rows");
   assert.equal(stem.storedPad, [2, 3, 3]);
+});
+
+test("stem (5,7,7) s(2,2,2) p(2,3,3) by Winograd over the space-to-depth input: F(4x4,4x4) and F(2x2,4x4), odd and even sizes", async () => {
+  for (const [h, w] of [[13, 11], [16, 14]]) {
+    const b = new ProgramBuilder({ n: 2, t: 7, h, w, c: 3 });
+    b.conv("x", 12, [5, 7, 7], { stride: [2, 2, 2], padding: [2, 3, 3], relu: true });
+    for (const winogradStem of [4, 2] as const) {
+      const plan = await check(b, b.build(), { opts: { winogradStem, winogradTileBlock: 4, convTileCols: 8 } });
+      const [stem] = winogradSpecs(plan);
+      assert.equal([stem.axes, stem.m, stem.r, stem.kt, stem.st, stem.pad, stem.cin], ["hw", winogradStem, 4, 5, 2, 0, 12]);
+      assert.equal([stem.inT, stem.inH, stem.inW], [11, Math.ceil((h + 6) / 2), Math.ceil((w + 6) / 2)]);
+      const transpose = plan.steps[0].kernel;
+      assert.ok(transpose.kind === "input_transpose" && transpose.spaceToDepth);
+    }
+  }
+});
+
+test("stem (1,7,7) s(1,2,2) p(0,3,3) and (3,5,5) s(1,2,2) p(1,2,2) by Winograd over the space-to-depth input", async () => {
+  for (const [kernel, padding, r] of [[[1, 7, 7], [0, 3, 3], 4], [[3, 5, 5], [1, 2, 2], 3]] as const) {
+    const b = new ProgramBuilder({ n: 1, t: 4, h: 12, w: 9, c: 3 });
+    b.conv("x", 8, kernel as unknown as [number, number, number], { stride: [1, 2, 2], padding: padding as unknown as [number, number, number] });
+    const plan = await check(b, b.build());
+    const [stem] = winogradSpecs(plan);
+    assert.equal([stem.m, stem.r, stem.kt, stem.st], [2, r, kernel[0], 1]);
+  }
 });
 
 test("stem shape on an arena tensor (per-tap padding path), cout 12 (N tail), small tiles", async () => {
@@ -137,10 +166,6 @@ test("I3D-width channels: (1,3,3) 64 -> 64 and 1x1x1 64 -> 256 with residual", a
 });
 
 // ---- Winograd convs (stride-1 1x3x3 over h, w and 3x1x1 over t) ----
-
-function winogradSpecs(plan: WasmPlanMeta) {
-  return plan.steps.flatMap((s) => (s.kernel.kind === "winograd_conv" ? [s.kernel] : []));
-}
 
 test("Winograd F(2x2,3x3) and F(4x4,3x3): odd h, w (tile tails), N tail, residual + ReLU, block edges, both loop orders", async () => {
   const b = new ProgramBuilder({ n: 2, t: 3, h: 7, w: 9, c: 8 });

@@ -79,6 +79,9 @@ for (const mode of [undefined, "embedded_gaussian", "gaussian", "dot_product"] a
 test("1, 2 and 3 threads give bit-identical results; a partial batch equals its views of a full one", async () => {
   const { program, constants, input } = model("embedded_gaussian");
   const memoryPlan = planMemory(program);
+  // the threads share Winograd convs (stem, 1x3x3, 3x1x1) and direct ones
+  const kinds = buildWasmPlan(program, memoryPlan).steps.map((s) => s.kind);
+  assert.is(kinds.filter((k) => k === "winograd_conv").length >= 3 && kinds.includes("conv"), true, kinds.join(" "));
   const results = [];
   for (const threads of [1, 2, 3]) {
     const runner = await createWasmRunner({ program, memoryPlan, constants, threads });

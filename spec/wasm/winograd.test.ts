@@ -12,26 +12,29 @@ const test = suite("winograd");
 
 const matVec = (M: number[][], v: number[]) => M.map((row) => row.reduce((s, c, j) => s + c * v[j], 0));
 
-for (const m of [2, 4]) {
-  test(`F(${m},3): A^T [(G g) . (B^T d)] equals the 3-tap correlation`, () => {
-    const { a, BT, G, AT } = winogradMatrices(m);
-    assert.is(a, m + 2);
+for (const [m, r] of [[2, 3], [4, 3], [3, 3], [2, 4], [3, 4], [4, 4], [6, 3]]) {
+  test(`F(${m},${r}): A^T [(G g) . (B^T d)] equals the ${r}-tap correlation`, () => {
+    const { a, BT, G, AT } = winogradMatrices(m, r);
+    assert.is(a, m + r - 1);
     for (let trial = 0; trial < 20; trial++) {
-      const d = Array.from(randomNormal(a, 10 + trial)), g = Array.from(randomNormal(3, 50 + trial));
+      const d = Array.from(randomNormal(a, 10 + trial)), g = Array.from(randomNormal(r, 50 + trial));
       const u = matVec(G, g), v = matVec(BT, d);
       const y = matVec(AT, u.map((x, i) => x * v[i]));
       for (let i = 0; i < m; i++) {
-        const want = d[i] * g[0] + d[i + 1] * g[1] + d[i + 2] * g[2];
+        let want = 0;
+        for (let k = 0; k < r; k++) want += d[i + k] * g[k];
         assert.ok(Math.abs(y[i] - want) < 1e-12, `y[${i}] = ${y[i]}, want ${want}`);
       }
     }
   });
+}
 
+for (const m of [2, 4]) {
   test(`F(${m}x${m},3x3) with packed weights: 2-D correlation of one 3x3 filter per (cin, cout) pair`, () => {
     const { a, BT, AT } = winogradMatrices(m);
     const cin = 2, cout = 3, nr = 4;
     const w = randomNormal(cout * cin * 9, 90 + m);
-    const packed = packWinogradPanels(w, cout, cin, "hw", m, nr);
+    const packed = packWinogradPanels(w, cout, cin, "hw", m, 3, 1, nr);
     const points = winogradPoints("hw", m);
     assert.is(points, a * a);
     assert.is(packed.length, points * nr * cin);
@@ -73,7 +76,8 @@ test("which convs have a Winograd form, and the tile grid", () => {
   assert.is(conv([1, 3, 3], [0, 0, 0]), undefined);
   assert.equal(winogradTileGrid("hw", 4, 4, 7, 9), [4, 2, 3]);
   assert.equal(winogradTileGrid("t", 4, 5, 7, 9), [2, 7, 9]);
-  assert.throws(() => winogradMatrices(3), /no Winograd/);
+  assert.throws(() => winogradMatrices(9, 4), /no Winograd/);
+  assert.throws(() => winogradMatrices(1), /no Winograd/);
 });
 
 test.run();
