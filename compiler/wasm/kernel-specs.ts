@@ -25,11 +25,29 @@ export interface InputTransposeSpec {
   output: number;
 }
 
+/** What every conv kernel reads and writes: byte addresses in linear memory, and its epilogue */
+export interface ConvOperands {
+  input: number;
+  output: number;
+  /** added before the ReLU */
+  residual?: number;
+  relu: boolean;
+  /**
+   * packed weights (direct: nr-column panels, see pack-weights.ts; Winograd: transformed
+   * panels [point][cout/nr][kt * cin][nr], see packWinogradPanels) and the bias padded to a
+   * multiple of nr
+   */
+  weights: number;
+  bias: number;
+  /** at least one K-chunk (cin, or kw * cin for a wide conv) of zeros, read for taps in unmaterialised padding */
+  zeros: number;
+}
+
 /**
  * Implicit-GEMM 3-D conv with fused epilogue: C[m, n] = bias[n] + sum_k A[m, k] B[k, n]
  * (+ residual) (ReLU); m = output position of one view, n = output channel, k = (tap, cin).
  */
-export interface ConvKernelSpec {
+export interface ConvKernelSpec extends ConvOperands {
   kind: "conv";
   /** input per view: logical size and channels */
   inT: number;
@@ -49,16 +67,6 @@ export interface ConvKernelSpec {
   stride: Triple;
   padding: Triple;
   dilation: Triple;
-  relu: boolean;
-  /** byte addresses in linear memory */
-  input: number;
-  output: number;
-  residual?: number;
-  /** nr-column weight panels (see pack-weights.ts) and the bias padded to a multiple of nr */
-  weights: number;
-  bias: number;
-  /** at least `chunk` floats of zeros (read for taps in unmaterialised padding) */
-  zeros: number;
   /** micro-tile rows and columns (nr multiple of 4), tile rows (multiple of mr) and columns (multiple of nr) */
   mr: number;
   nr: number;
@@ -80,7 +88,7 @@ export interface ConvKernelSpec {
  * block's input transform goes to per-thread scratch V [point][tb][kt * cin], one GEMM per
  * point V[point] x U[point] to M [point][tb][nc], then the output transform, bias, residual, ReLU.
  */
-export interface WinogradConvKernelSpec {
+export interface WinogradConvKernelSpec extends ConvOperands {
   kind: "winograd_conv";
   axes: "t" | "hw";
   /** outputs per tile and taps along each transformed axis */
@@ -100,16 +108,6 @@ export interface WinogradConvKernelSpec {
   outW: number;
   cin: number;
   cout: number;
-  relu: boolean;
-  /** byte addresses in linear memory */
-  input: number;
-  output: number;
-  residual?: number;
-  /** transformed weights [point][cout/nr][kt * cin][nr] (see packWinogradPanels) and the bias padded to nr */
-  weights: number;
-  bias: number;
-  /** at least cin floats of zeros (read for taps in the padding) */
-  zeros: number;
   mr: number;
   nr: number;
   /** Winograd tiles per kernel tile (multiple of mr), columns per kernel tile (multiple of nr) */

@@ -1,12 +1,15 @@
-// Generates the WebAssembly function of a Winograd conv (compiler/wasm/winograd.ts): a stride-1
-// 1x3x3 conv by F(m x m, 3 x 3) over (h, w) or a 3x1x1 conv by F(m, 3) over t, over
-// channels-last activations, with the direct conv's fused epilogue.
+// Generates the WebAssembly function of a Winograd conv (compiler/wasm/winograd.ts) over
+// channels-last activations, with the direct conv's fused epilogue: F(m x m, r x r) over (h, w)
+// with kt direct taps over t (I3D's 1x3x3 convs; its stem over the space-to-depth input, kt 5,
+// t-stride 2), or F(m, r) over t (its 3x1x1 convs).
 //
 // One call computes a kernel tile = (view, block of tb Winograd tiles, block of nc columns):
-//   1. input transform: each tile's a^d input vectors (4 channels at a time; taps in the padding
-//      read the zero buffer) -> V [point][tb][cin] in this thread's scratch
+//   1. input transform: for each tile and t-tap, the patch's a^d input vectors (4 channels at a
+//      time; positions in the padding read the zero buffer) -> V [point][tb][kt * cin] in this
+//      thread's scratch
 //   2. one GEMM per transformed point: M[point] = V[point] x U[point] (the transformed weights,
-//      nr-column panels), with the same register-blocked micro-kernel as the direct conv
+//      nr-column panels, K = kt * cin), with the same register-blocked micro-kernel as the
+//      direct conv
 //   3. output transform of M [point][tb][nc] -> m^d outputs per tile, + bias (+ residual) (ReLU)
 // Each output element is computed by exactly one kernel tile in a fixed order, so results do
 // not depend on the thread count. The input transform is repeated for each column block of a
