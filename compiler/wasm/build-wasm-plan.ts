@@ -62,12 +62,15 @@ const align = (x: number, a = 64) => Math.ceil(x / a) * a;
 export function convTiling(
   K: number, mr: number, nr: number, order: "auto" | "rows" | "cols" = "auto",
 ): { mc: number; nc: number; colsOuter: boolean } {
+  const nc = multipleBelow(64, nr);
   if (order === "cols" || (order === "auto" && K * nr * 4 <= 32 * 1024)) {
-    const mc = Math.max(4 * mr, Math.min(256, Math.floor((256 * 1024) / (K * 4) / mr) * mr));
-    return { mc, nc: 64, colsOuter: true };
+    return { mc: Math.max(4 * mr, multipleBelow(Math.min(256, (256 * 1024) / (K * 4)), mr)), nc, colsOuter: true };
   }
-  return { mc: 64, nc: 64, colsOuter: false };
+  return { mc: multipleBelow(64, mr), nc, colsOuter: false };
 }
+
+/** the largest multiple of `a` not above x, at least a */
+const multipleBelow = (x: number, a: number) => Math.max(a, Math.floor(x / a) * a);
 
 /**
  * Blocking of a Winograd conv: tb tiles per kernel tile such that one point's slice of V
@@ -77,8 +80,9 @@ export function convTiling(
 export function winogradBlocking(
   tiles: number, cin: number, cout: number, mr: number, nr: number, order: "auto" | "rows" | "cols" = "auto",
 ): { tb: number; nc: number; colsOuter: boolean } {
-  const tb = Math.min(align(tiles, mr), Math.max(mr, Math.min(128, Math.floor(32768 / cin / mr) * mr)));
-  return { tb, nc: Math.min(64, paddedCout({ cout, nr })), colsOuter: convTiling(cin, mr, nr, order).colsOuter };
+  const tb = Math.min(align(tiles, mr), multipleBelow(Math.min(128, 32768 / cin), mr));
+  const { nc, colsOuter } = convTiling(cin, mr, nr, order);
+  return { tb, nc: Math.min(nc, paddedCout({ cout, nr })), colsOuter };
 }
 
 function describe(spec: KernelSpec): string {

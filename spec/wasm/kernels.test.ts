@@ -216,6 +216,27 @@ test("Winograd only where it applies: channels not a multiple of 4, strides, dil
   assert.is(winogradSpecs(off).length, 0);
 });
 
+test("micro-tiles other than 4x8 (3x12, 5x4) with the default blocking: stem, Winograd and direct convs", async () => {
+  const b = new ProgramBuilder({ n: 1, t: 4, h: 14, w: 10, c: 3 });
+  const x = b.conv("x", 16, [5, 7, 7], { stride: [2, 2, 2], padding: [2, 3, 3], relu: true });
+  const y = b.conv(x, 12, [3, 1, 1], { padding: [1, 0, 0], relu: true });
+  b.conv(y, 12, [1, 3, 3], { padding: [0, 1, 1], relu: true });
+  // more than 256 positions, 128 Winograd tiles and 64 columns: the default blocks must round to mr and nr
+  const big = new ProgramBuilder({ n: 1, t: 2, h: 36, w: 36, c: 4 });
+  const u = big.conv("x", 72, [1, 1, 1], { relu: true });
+  big.conv(u, 72, [1, 3, 3], { padding: [0, 1, 1] });
+  for (const [mr, nr] of [[3, 12], [5, 4]]) {
+    for (const [builder, winograd] of [[b, 3], [big, 1]] as const) {
+      const plan = await check(builder, builder.build(), { opts: { mr, nr } });
+      assert.is(winogradSpecs(plan).length, winograd);
+      for (const { kernel: k } of plan.steps) {
+        if (k.kind === "conv") assert.ok(k.mc % mr === 0 && k.nc % nr === 0, `conv blocking ${k.mc}x${k.nc}`);
+        if (k.kind === "winograd_conv") assert.ok(k.tb % mr === 0 && k.nc % nr === 0, `Winograd blocking ${k.tb}x${k.nc}`);
+      }
+    }
+  }
+});
+
 // ---- max-pools ----
 
 test("max-pools (1,3,3)/(2,2,2)/p(0,1,1), (2,1,1)/(2,1,1), (1,2,2)/(1,2,2); 3, 5 and 8 channels", async () => {
