@@ -11,9 +11,10 @@
 //     4 tiles of bk deep: S = min(ceil(target / workgroups), K / (4 bk), 16), bounded so the
 //     partial sums (S x M x N floats) fit the scratch limit. A reduce kernel finishes the
 //     epilogue.
-// A tm = 8 register block (8x4 per thread, e.g. 128x64x8x8) is available through the `tile`
-// option; it did not help on lavapipe and is untuned on real GPUs, so the heuristic does not
-// pick it yet.
+// Register blocks of 8x4 and 8x8 per thread (tm, tn; e.g. 128x64x8x8, 128x128x8x8x8) are
+// available through the `tile` option; they did not help on lavapipe and are unmeasured on
+// real GPUs (bench/webgpu/gpu-check.ts --tile compares them there), so the heuristic does not
+// pick them yet.
 // `targetWorkgroups` defaults to 256 (a discrete GPU runs a few 256-thread workgroups per
 // SM; 256 keeps ~100 SMs busy); a software rasteriser wants far fewer.
 
@@ -90,14 +91,17 @@ export function chooseGemmTiling(
 }
 
 export function tileName(t: GemmTile): string {
-  return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}`;
+  return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}${t.tn && t.tn !== 4 ? ` tn${t.tn}` : ""}`;
 }
 
-/** "64x64x16" or "128x64x8x8" (bm x bn x bk [x tm]) -> GemmTile */
+/** "64x64x16", "128x64x8x8" or "128x128x8x8x8" (bm x bn x bk [x tm [x tn]]) -> GemmTile */
 export function parseTile(text: string): GemmTile {
   const p = text.split("x").map(Number);
-  if ((p.length !== 3 && p.length !== 4) || p.some((v) => !Number.isInteger(v) || v < 4 || v % 4 !== 0)) {
-    throw new Error(`tile must look like 64x64x16 or 128x64x8x8 (bm x bn x bk [x tm]), got ${text}`);
+  if (p.length < 3 || p.length > 5 || p.some((v) => !Number.isInteger(v) || v < 4 || v % 4 !== 0)) {
+    throw new Error(`tile must look like 64x64x16, 128x64x8x8 or 128x128x8x8x8 (bm x bn x bk [x tm [x tn]]), got ${text}`);
   }
-  return p.length === 4 ? { bm: p[0], bn: p[1], bk: p[2], tm: p[3] } : { bm: p[0], bn: p[1], bk: p[2] };
+  const tile: GemmTile = { bm: p[0], bn: p[1], bk: p[2] };
+  if (p.length >= 4) tile.tm = p[3];
+  if (p.length === 5) tile.tn = p[4];
+  return tile;
 }

@@ -1,7 +1,8 @@
 // The tiled GEMM core every matrix-shaped kernel shares (3-D conv as implicit GEMM, the
 // attention products): C[M, N] = A[M, K] · B[K, N], one BM x BN tile per workgroup, K walked
-// in BK steps through workgroup-memory tiles of A and B, a tm x 4 register block per thread
-// (tm = 4 or 8 rows of A times a vec4 of B columns per k).
+// in BK steps through workgroup-memory tiles of A and B, a tm x tn register block per thread
+// (tm = 4 or 8 rows of A times tn / 4 vec4s of B columns per k; a thread's vec4 columns are
+// BN / tn quads apart, so neighbouring threads read neighbouring vec4s of the B tile).
 //
 // The operands are reached only through three typed hooks (the caller's WGSL):
 //   A:  struct ARow; fn aRow(m: u32, z: u32) -> ARow       once per A row a thread loads
@@ -25,8 +26,10 @@ export interface GemmTile {
   bn: number;
   /** K step per workgroup-memory tile (multiple of 4) */
   bk: number;
-  /** rows of C per thread (4 or 8; default 4): the register block is tm x 4 */
+  /** rows of C per thread (4 or 8; default 4) */
   tm?: number;
+  /** columns of C per thread (4 or 8; default 4): the register block is tm x tn */
+  tn?: number;
 }
 
 export type GemmZMode = "batch" | "split-k";
@@ -52,7 +55,7 @@ export const GEMM_UNIFORMS: readonly UniformField[] = [
 ];
 
 export function gemmThreads(tile: GemmTile): number {
-  return (tile.bm / (tile.tm ?? 4)) * (tile.bn / 4);
+  return (tile.bm / (tile.tm ?? 4)) * (tile.bn / (tile.tn ?? 4));
 }
 
 export function gemmWorkgroupBytes(tile: GemmTile): number {
@@ -64,12 +67,14 @@ export function checkTile(tile: GemmTile): void {
     if (!Number.isInteger(v) || v < 4 || v % 4 !== 0) throw new Error(`gemm tile ${k} = ${v} must be a multiple of 4`);
   }
   if (tile.bm % (tile.tm ?? 4) !== 0) throw new Error(`gemm tile bm ${tile.bm} is not a multiple of tm ${tile.tm}`);
+  if (tile.bn % (tile.tn ?? 4) !== 0) throw new Error(`gemm tile bn ${tile.bn} is not a multiple of tn ${tile.tn}`);
 }
 
 export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHooks): string {
   checkTile(tile);
   const { bm, bn, bk } = tile;
   const tm = tile.tm ?? 4;
+  const quadsPerThread = (tile.tn ?? 4) / 4;
   const threads = gemmThreads(tile);
   const aQuads = (bm * bk) / 4, bQuads = (bk * bn) / 4;
   const aLoads = Math.ceil(aQuads / threads), bLoads = Math.ceil(bQuads / threads);
@@ -87,7 +92,7 @@ ${hooks.c}
 const BM: u32 = ${bm}u;
 const BN: u32 = ${bn}u;
 const BK: u32 = ${bk}u;
-const TX: u32 = ${bn / 4}u;
+const TX: u32 = ${bn / (4 * quadsPerThread)}u;
 const THREADS: u32 = ${threads}u;
 const A_QUADS: u32 = ${aQuads}u;
 const B_QUADS: u32 = ${bQuads}u;
@@ -111,7 +116,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var j = 0u; j < A_LOADS; j++) {
     rows[j] = aRow(m0 + (lid + j * THREADS) / (BK / 4u), z);
   }
-  var acc: array<vec4<f32>, ${tm}>;
+  var acc: array<vec4<f32>, ${tm * quadsPerThread}>;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     for (var j = 0u; j < A_LOADS; j++) {
       let e = lid + j * THREADS;
@@ -138,16 +143,21 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // LLVM unrolls this loop fully and lavapipe then spends 7-40 s compiling one shader.
     for (var kk = 0u; kk < u.kStep; kk++) {
       let ao = kk * BM + ty * ${tm}u;
-      let b = tileB[kk * (BN / 4u) + tx];
-${Array.from({ length: tm }, (_, i) => `      acc[${i}] += tileA[ao + ${i}u] * b;`).join("\n")}
+${Array.from({ length: quadsPerThread }, (_, j) => `      let b${j} = tileB[kk * (BN / 4u) + tx${j ? ` + ${j}u * TX` : ""}];`).join("\n")}
+${Array.from({ length: tm }, (_, i) => [
+    `      let a${i} = tileA[ao + ${i}u];`,
+    ...Array.from({ length: quadsPerThread }, (_, j) => `      acc[${i * quadsPerThread + j}] += a${i} * b${j};`),
+  ].join("\n")).join("\n")}
     }
     workgroupBarrier();
   }
   for (var i = 0u; i < ${tm}u; i++) {
     let m = m0 + ty * ${tm}u + i;
-    let n = n0 + tx * 4u;
-    if (m < u.M && n < u.N) {
-      storeC(z, m, n, acc[i]);
+    for (var j = 0u; j < ${quadsPerThread}u; j++) {
+      let n = n0 + (tx + j * TX) * 4u;
+      if (m < u.M && n < u.N) {
+        storeC(z, m, n, acc[i * ${quadsPerThread}u + j]);
+      }
     }
   }
 }

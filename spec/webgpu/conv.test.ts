@@ -71,8 +71,11 @@ test("scalar channels (cin 5, cout 7), kernel (3,3,3), stride (1,2,1), pad (1,1,
 });
 
 // the four tiles the heuristic picks from, one where each thread loads two quads per step,
-// and an 8x4 register block
-for (const tile of [...TILE_CANDIDATES, { bm: 32, bn: 32, bk: 16 }, { bm: 64, bn: 32, bk: 8, tm: 8 }] as GemmTile[]) {
+// and 8x4, 8x8 and 4x8 register blocks (tm x tn)
+const extraTiles: GemmTile[] = [
+  { bm: 32, bn: 32, bk: 16 }, { bm: 64, bn: 32, bk: 8, tm: 8 }, { bm: 32, bn: 64, bk: 8, tm: 8, tn: 8 }, { bm: 32, bn: 32, bk: 8, tn: 8 },
+];
+for (const tile of [...TILE_CANDIDATES, ...extraTiles]) {
   test(`forced tile ${tileName(tile)} on M/N/K tails`, async () => {
     const b = new ProgramBuilder({ n: 2, t: 3, h: 9, w: 7, c: 3 }, 6);
     const x = b.conv("input", 12, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });

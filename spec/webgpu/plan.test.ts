@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { compile } from "../../compiler/compile.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
-import { chooseGemmTiling } from "../../compiler/webgpu/choose-tiling.ts";
+import { chooseGemmTiling, parseTile, tileName } from "../../compiler/webgpu/choose-tiling.ts";
 import { DEFAULT_LIMITS } from "../../compiler/webgpu/limits.ts";
 import { packEntry, packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import { buildGraph } from "../../models/build-graph.ts";
@@ -81,6 +81,15 @@ test("tiling heuristic: big tiles for big grids, smaller tiles then split-K for 
   assert.is(chooseGemmTiling(196 * 30, 512, 4608, DEFAULT_LIMITS, opts, true).splits, 1);
   // the scratch cap bounds the split
   assert.is(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, { ...opts, scratchLimitBytes: 196 * 512 * 4 }, true).splits, 1);
+});
+
+test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, tn 8); bad ones are refused", () => {
+  assert.equal(parseTile("64x64x16"), { bm: 64, bn: 64, bk: 16 });
+  assert.equal(parseTile("128x64x8x8"), { bm: 128, bn: 64, bk: 8, tm: 8 });
+  assert.equal(parseTile("128x128x8x8x8"), { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 });
+  assert.is(tileName(parseTile("128x128x8x8x8")), "128x128x8 tm8 tn8");
+  assert.is(tileName(parseTile("64x64x8x4x8")), "64x64x8 tn8");
+  for (const bad of ["64x64", "64x64x8x8x8x8", "64x64x6", "64xx8"]) assert.throws(() => parseTile(bad), /tile must look like/);
 });
 
 test("u8 input mode: a u8 twin of every stem dispatch, reading bytes inside the input's region; off on request or for cin != 3", () => {
