@@ -194,6 +194,17 @@ test("Winograd F(2,3) and F(4,3) over t: t = 5 and 6 (tails), 12 -> 20 channels 
   }
 });
 
+test("Winograd on tiny sizes: 1x1 and 2x3 frames, t = 1 and 2, cin = cout = 4 (one vector), batch 2", async () => {
+  for (const [t, h, w] of [[1, 1, 1], [2, 2, 3], [1, 5, 1]]) {
+    const b = new ProgramBuilder({ n: 2, t, h, w, c: 4 });
+    const r = b.conv("x", 4, [1, 1, 1], { std: 1 });
+    const y = b.conv("x", 4, [1, 3, 3], { padding: [0, 1, 1], residual: r, relu: true });
+    b.conv(y, 4, [3, 1, 1], { padding: [1, 0, 0] });
+    const plan = await check(b, b.build());
+    assert.equal(winogradSpecs(plan).map((k) => k.axes), ["hw", "t"]);
+  }
+});
+
 test("Winograd at I3D widths with the default blocking: 1x3x3 64 -> 64 @4x8x8, 3x1x1 256 -> 64 @8x4x4", async () => {
   const b = new ProgramBuilder({ n: 2, t: 4, h: 8, w: 8, c: 64 });
   b.conv("x", 64, [1, 3, 3], { padding: [0, 1, 1], relu: true });
