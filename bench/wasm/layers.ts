@@ -120,12 +120,18 @@ function startTorch(): TorchPeer {
 // group the conv steps by shape
 interface Group { index: number; describe: string; count: number; steps: number[]; flops: number; layer: Record<string, unknown> }
 const groups = new Map<string, Group>();
+// a step is named after its op; PyTorch gets the op's own shape (a Winograd step's spec
+// describes the transformed problem, e.g. the stem's space-to-depth input)
+const isConvStep = (kind: string) => kind === "conv" || kind === "winograd_conv";
+const convOps = new Map(program.ops.flatMap((op) => (op.kind === "conv" ? [[op.name, op] as const] : [])));
 plan.steps.forEach((s, i) => {
-  if (s.kernel.kind !== "conv") return;
-  const k = s.kernel;
+  if (!isConvStep(s.kernel.kind)) return;
+  const op = convOps.get(s.name);
+  if (!op) throw new Error(`no conv op named ${s.name}`);
+  const x = program.tensors[op.inputs[0]], y = program.tensors[op.output];
   const g = groups.get(s.describe) ?? {
     index: groups.size, describe: s.describe, count: 0, steps: [], flops: 0,
-    layer: { cin: k.cin, cout: k.cout, t: k.inT, h: k.inH, w: k.inW, kernel: k.kernel, stride: k.stride, padding: k.padding },
+    layer: { cin: x.c, cout: y.c, t: x.t, h: x.h, w: x.w, kernel: op.kernel, stride: op.stride, padding: op.padding },
   };
   g.count++;
   g.steps.push(i);
@@ -167,7 +173,7 @@ const bestRun = Math.min(...runTimes);
 const mem = ours.memory();
 await ours.dispose();
 const totalFlops = plan.steps.reduce((s, st) => s + st.flopsPerView * batch, 0);
-const otherMs = plan.steps.reduce((s, st, i) => s + (st.kernel.kind === "conv" ? 0 : stepMs[i]), 0);
+const otherMs = plan.steps.reduce((s, st, i) => s + (isConvStep(st.kernel.kind) ? 0 : stepMs[i]), 0);
 const groupMs = (g: Group) => g.steps.reduce((s, i) => s + stepMs[i], 0);
 list.sort((a, b) => groupMs(b) - groupMs(a));
 
