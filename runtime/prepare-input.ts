@@ -97,27 +97,29 @@ export async function runPipelineBytes(source: FrameSource, config: ResolvedConf
   };
 }
 
-export async function prepareInput(path: string, config: ResolvedConfig, opts: PrepareOptions = {}): Promise<PreparedInput> {
+/** a .npy as is, else `run` over the opened video or rawframes source (closed afterwards) */
+async function prepareFrom<R>(
+  path: string, config: ResolvedConfig, opts: PrepareOptions,
+  run: (source: FrameSource, config: ResolvedConfig, opts: PrepareOptions) => Promise<R>,
+): Promise<R | PreparedInput> {
   if (extname(path).toLowerCase() === ".npy") return await prepareNpy(path);
   const source = await openSource(path, config, opts.decoder);
   try {
-    return await runPipeline(source, config, opts);
+    return await run(source, config, opts);
   } finally {
     await source.close();
   }
+}
+
+export async function prepareInput(path: string, config: ResolvedConfig, opts: PrepareOptions = {}): Promise<PreparedInput> {
+  return await prepareFrom(path, config, opts, runPipeline);
 }
 
 /** prepareInput, but a video or rawframes input stops before Normalize; a .npy stays float32. */
 export async function prepareInputBytes(
   path: string, config: ResolvedConfig, opts: PrepareOptions = {},
 ): Promise<PreparedInput | PreparedBytes> {
-  if (extname(path).toLowerCase() === ".npy") return await prepareNpy(path);
-  const source = await openSource(path, config, opts.decoder);
-  try {
-    return await runPipelineBytes(source, config, opts);
-  } finally {
-    await source.close();
-  }
+  return await prepareFrom(path, config, opts, runPipelineBytes);
 }
 
 export interface PreparedWindow extends PreparedInput {
