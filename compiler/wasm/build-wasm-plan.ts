@@ -150,7 +150,7 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
   const padded = { t: input.t + 2 * storedPad[0], h: input.h + 2 * storedPad[1], w: input.w + 2 * storedPad[2], c: input.c };
   const stored = s2dStem ? { ...padded, h: Math.ceil(padded.h / 2), w: Math.ceil(padded.w / 2), c: 4 * input.c } : padded;
   /** the Winograd form of a conv, when its shape has one and it is enabled */
-  const winogradOf = (op: ConvOp) => {
+  const winogradForm = (op: ConvOp) => {
     const x = T[op.inputs[0]], y = T[op.output];
     let form: { axes: "t" | "hw"; m: number; r: number; pad: number; kt: number; st: number; in: { t: number; h: number; w: number; c: number } };
     if (s2dStem && op === stem) {
@@ -169,6 +169,8 @@ export function buildWasmPlan(program: Program, memoryPlan: MemoryPlan, opts: Wa
     if (tb % mr !== 0 || nc % nr !== 0) throw new Error(`bad Winograd blocking tb ${tb} nc ${nc}`);
     return { ...form, cin: form.in.c, tb, nc, colsOuter: blocking.colsOuter, points: winogradPoints(form.axes, form.m, form.r) };
   };
+  const winogradForms = new Map(program.ops.flatMap((op) => (op.kind === "conv" ? [[op, winogradForm(op)] as const] : [])));
+  const winogradOf = (op: ConvOp) => winogradForms.get(op);
 
   const attentionShape = (op: AttentionOp): AttentionShape => {
     const [theta, phi, g] = op.inputs.map((n) => T[n]);
