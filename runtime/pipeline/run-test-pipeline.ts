@@ -197,6 +197,8 @@ export async function runTestPipelineBytes(
   const [, , T, H, W] = shape;
   const HW = H * W;
   const bytes = allocate((n) => new Uint8Array(n), shape);
+  // the same planar split as runTestPipeline's, without its tables: one shared loop over both
+  // array types measured 5-8% slower on this path (polymorphic element access)
   const planes = new Uint8Array(3 * HW);
 
   const planar = (img: RgbImage) => {
