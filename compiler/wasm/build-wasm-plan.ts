@@ -15,7 +15,7 @@ import { actElements, positions } from "../ir.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
 import type { AttentionShape, ConvKernelSpec, KernelSpec, WinogradConvKernelSpec } from "./kernel-specs.ts";
 import { CONTROL, planMemoryBytes, type PlanStep, type RegionLayout, type WasmPlanMeta, type WeightSlot } from "./wasm-plan.ts";
-import { winogradAxesOf, winogradPoints, winogradTileGrid } from "./winograd.ts";
+import { winogradAxesOf, winogradPoints, winogradTileGrid } from "../winograd.ts";
 import {
   attentionPackedBytes, attentionScratchBytes, convChunks, paddedCout, tilesPerView, winogradScratchBytes,
 } from "./work-split.ts";

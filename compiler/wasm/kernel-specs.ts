@@ -79,7 +79,7 @@ export interface ConvKernelSpec extends ConvOperands {
 }
 
 /**
- * A conv by Winograd F(m, r) (see compiler/wasm/winograd.ts), same epilogue as ConvKernelSpec:
+ * A conv by Winograd F(m, r) (see compiler/winograd.ts), same epilogue as ConvKernelSpec:
  * "hw": r x r taps over (h, w) at stride 1 with `pad` zeros read on both sides, and kt direct
  * taps over t at stride st (t padding, if any, stored in memory) — I3D's 1x3x3 convs (kt 1)
  * and its stem after a space-to-depth of the input (kt 5, st 2, r 4, pad 0); "t": r taps over t

@@ -6,7 +6,7 @@
 import { I3DError } from "../../models/errors.ts";
 import type { Triple } from "../../models/model-spec.ts";
 import type { WasmPlanMeta } from "./wasm-plan.ts";
-import { packWinogradPanels, spaceToDepthWeight } from "./winograd.ts";
+import { packWinogradPanels, spaceToDepthWeight } from "../winograd.ts";
 
 /**
  * A PyTorch conv weight [cout, cin, kt, kh, kw] as nr-column panels, K in the order the conv

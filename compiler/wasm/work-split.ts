@@ -8,7 +8,7 @@ import type {
   WinogradConvKernelSpec,
 } from "./kernel-specs.ts";
 import type { Triple } from "../../models/model-spec.ts";
-import { winogradPoints, winogradTileGrid } from "./winograd.ts";
+import { winogradPoints, winogradTileGrid } from "../winograd.ts";
 
 /** cout rounded up to whole nr-column panels */
 export function paddedCout(s: { cout: number; nr: number }): number {

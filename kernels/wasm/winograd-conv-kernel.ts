@@ -1,4 +1,4 @@
-// Generates the WebAssembly function of a Winograd conv (compiler/wasm/winograd.ts) over
+// Generates the WebAssembly function of a Winograd conv (compiler/winograd.ts) over
 // channels-last activations, with the direct conv's fused epilogue: F(m x m, r x r) over (h, w)
 // with kt direct taps over t (I3D's 1x3x3 convs; its stem over the space-to-depth input, kt 5,
 // t-stride 2), or F(m, r) over t (its 3x1x1 convs).
@@ -16,7 +16,7 @@
 // tile block (cout / nc times): that keeps the blocks independent and costs a few percent.
 
 import type { WinogradConvKernelSpec } from "../../compiler/wasm/kernel-specs.ts";
-import { winogradMatrices, winogradPoints } from "../../compiler/wasm/winograd.ts";
+import { winogradMatrices, winogradPoints } from "../../compiler/winograd.ts";
 import { paddedCout, winogradScratchBytes, winogradTiles } from "../../compiler/wasm/work-split.ts";
 import { FunctionBuilder, type Local, Op, Simd } from "./function-builder.ts";
 import { declareMicroKernel, emitInitAccumulators, emitKSteps } from "./micro-kernel.ts";

@@ -5,7 +5,7 @@
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { packWinogradPanels, winogradAxesOf, winogradMatrices, winogradPoints, winogradTileGrid } from "../../compiler/wasm/winograd.ts";
+import { packWinogradPanels, winogradAxesOf, winogradMatrices, winogradPoints, winogradTileGrid } from "../../compiler/winograd.ts";
 import { randomNormal } from "../helpers/random.ts";
 
 const test = suite("winograd");

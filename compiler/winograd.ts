@@ -1,5 +1,6 @@
-// Winograd minimal filtering F(m, 3) for the WASM backend's stride-1 3-tap convolutions:
-// I3D's 1x3x3 convs (F(m x m, 3 x 3) over h and w) and its 3x1x1 convs (F(m, 3) over t).
+// Winograd minimal filtering F(m, 3) for the stride-1 3-tap convolutions of both backends
+// (kernels/wasm/winograd-conv-kernel.ts; kernels/wgsl/winograd-*.wgsl.ts): I3D's 1x3x3 convs
+// (F(m x m, 3 x 3) over h and w) and its 3x1x1 convs (F(m, 3) over t).
 // A tile of m outputs along an axis needs a = m + 2 inputs; per tile and channel pair
 //
 //   y = Aᵀ [ (G g) ⊙ (Bᵀ d) ]            (1-D; applied separably along h then w in 2-D)
@@ -23,7 +24,7 @@
 //   ... with the stem F(3x3,4x4)                1.1e-4  2.7e-4  5.1e-4  9.2e-4
 //   ... with the stem F(4x4,4x4)                2.1e-4  3.4e-4  1.3e-3  8.3e-4  (too coarse)
 
-import type { Triple } from "../../models/model-spec.ts";
+import type { Triple } from "../models/model-spec.ts";
 
 export type WinogradAxes = "t" | "hw";
 
