@@ -66,3 +66,11 @@ export function randomInput(views: number, input: [number, number, number, numbe
 }
 
 export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
+
+/** `--winograd HW,T` (e.g. "4,4", "0,0": tile sizes of the 1x3x3 and 3x1x1 Winograd convs; "" = the plan's defaults) */
+export function parseWinograd(text: string): Pick<WebGpuPlanOptions, "winogradHW" | "winogradT"> {
+  if (text === "") return {};
+  const p = text.split(",").map(Number);
+  if (p.length !== 2 || p.some((v) => v !== 0 && v !== 2 && v !== 4)) throw new Error(`--winograd takes HW,T with each 0, 2 or 4, got ${text}`);
+  return { winogradHW: p[0] as 0 | 2 | 4, winogradT: p[1] as 0 | 2 | 4 };
+}

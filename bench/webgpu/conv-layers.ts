@@ -2,22 +2,24 @@
 // default), on whatever adapter WebGPU gives — lavapipe here. Frames are reduced by default
 // (lavapipe runs ~2-3 GFLOP/s): the GEMMs keep their N and K, M scales with T x views.
 //   node tools/node-ts.js bench/webgpu/conv-layers.ts [--frames 8] [--size 224] [--views 1]
-//        [--iterations 2] [--model NAME] [--target 256] [--json out.json]
+//        [--iterations 2] [--model NAME] [--target 256] [--winograd HW,T] [--json out.json]
 
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
-import { DEFAULT_MODEL, mib, modelSpec, parseArgs, planModel, randomInput, randomPackedWeights } from "./bench-model.ts";
+import { DEFAULT_MODEL, mib, modelSpec, parseArgs, parseWinograd, planModel, randomInput, randomPackedWeights } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), {
-  frames: "8", size: "224", views: "1", iterations: "2", model: DEFAULT_MODEL, target: "256", json: "",
+  frames: "8", size: "224", views: "1", iterations: "2", model: DEFAULT_MODEL, target: "256", winograd: "", json: "",
 });
 const input: [number, number, number, number] = [3, Number(args.frames), Number(args.size), Number(args.size)];
 const views = Number(args.views);
 const adapter = await acquireGpuAdapter();
 console.log(`adapter: ${adapter.description}`);
-const model = planModel(await modelSpec(args.model), input, views, adapter, { targetWorkgroups: Number(args.target) });
+const model = planModel(await modelSpec(args.model), input, views, adapter, {
+  targetWorkgroups: Number(args.target), ...parseWinograd(args.winograd),
+});
 console.log(`${args.model}: ${views} view(s) of ${input.join("x")}, ${model.plan.dispatches.length} dispatches, ` +
   `${Object.keys(model.plan.shaders).length} shaders, device memory ${mib(model.plan.memory.peakBytes)}`);
 

@@ -30,6 +30,18 @@ export interface WebGpuPlanOptions {
   /** cap on the scratch buffer (split-K partials, attention score blocks); default 64 MiB */
   scratchBytes?: number;
   /**
+   * Winograd F(m x m, 3 x 3) for stride-1 1x3x3 convs and F(m, 3) over t for stride-1 3x1x1
+   * convs (compiler/webgpu/lower-winograd-conv.ts); 0 = the direct conv. Default 4 and 4, as
+   * on the WASM backend (a quarter and half of those convs' multiply-adds); a conv whose edge
+   * tiles waste less with m = 2 gets 2, one that would save under a third stays direct.
+   */
+  winogradHW?: 0 | 2 | 4;
+  winogradT?: 0 | 2 | 4;
+  /** take winogradHW / winogradT as given wherever a conv allows (tests of the kernels) */
+  winogradForce?: boolean;
+  /** scratch for one Winograd chunk's transformed input and products; default 512 MiB */
+  winogradScratchBytes?: number;
+  /**
    * add the u8 input mode (plan.input.u8: the stem reads the pipeline's bytes and normalises
    * them) where the input has 3 channels; default true. It costs one more stem shader, compiled
    * on the first u8 run, and no device memory beyond a 3 KiB table.
@@ -79,6 +91,10 @@ export function buildWebGpuPlan(
     program, memory, em, weights, limits,
     tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
+    winograd: {
+      hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, force: options.winogradForce ?? false,
+      scratchBytes: Math.min(options.winogradScratchBytes ?? 512 * MIB, limits.maxBufferSize),
+    },
     u8Dispatches: u8Input ? [] : null,
   };
   const layers: LayerReport[] = [];

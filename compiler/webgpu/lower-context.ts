@@ -8,6 +8,7 @@ import type { TilingOptions } from "./choose-tiling.ts";
 import type { PlanEmitter } from "./emitter.ts";
 import type { GpuLimits } from "./limits.ts";
 import type { WeightLayoutBuilder } from "./weight-layout.ts";
+import type { WinogradOptions } from "./lower-winograd-conv.ts";
 
 export interface LowerContext {
   program: Program;
@@ -19,6 +20,8 @@ export interface LowerContext {
   tiling: Omit<TilingOptions, "scratchLimitBytes">;
   /** bytes the scratch buffer may take (split-K partials, attention score blocks) */
   scratchLimitBytes: number;
+  /** which convs run as Winograd convs (lower-winograd-conv.ts) */
+  winograd: WinogradOptions;
   /** collects the u8 input's replacement stem dispatches; null: the plan has no u8 input mode */
   u8Dispatches: PlanU8Input["dispatches"] | null;
 }

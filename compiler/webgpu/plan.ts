@@ -13,7 +13,7 @@
 // the "normalize" buffer (kernels/wgsl/input-normalize.ts) that the runner fills.
 
 export const PLAN_FORMAT = "i3d-webgpu-plan";
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 export type BufferName = "arena" | "scratch" | "weights" | "normalize";
 
@@ -41,6 +41,11 @@ export interface PlanDispatch {
 export type WeightPacking =
   /** conv weight [Cout, Cin, kt, kh, kw] stored [K = (kt, kh, kw, Cin)][N = Cout] */
   | "conv-kn"
+  /**
+   * conv weight [Cout, Cin, 1, 3, 3] or [Cout, Cin, 3, 1, 1] as its Winograd transform
+   * (entry.winograd; compiler/winograd.ts), stored [point][Cin][Cout]
+   */
+  | "winograd-kn"
   /** linear weight [out, in] stored [in][out] */
   | "linear-kn"
   /** a vector stored as is */
@@ -52,6 +57,8 @@ export interface WeightEntry {
   /** PyTorch shape of the constant */
   shape: number[];
   packing: WeightPacking;
+  /** "winograd-kn": which transform */
+  winograd?: { axes: "t" | "hw"; m: number; r: number };
   buffer: number;
   /** bytes from the start of the buffer (multiple of 256) */
   offset: number;

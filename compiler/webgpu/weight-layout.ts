@@ -1,11 +1,13 @@
 // Where each constant lives on the device and in which order its numbers are stored:
-// conv weights as the implicit GEMM's B matrix [K = (kt, kh, kw, cin)][N = cout], linear
+// conv weights as the implicit GEMM's B matrix [K = (kt, kh, kw, cin)][N = cout] (or, for a
+// Winograd conv, its transformed filter as one [cin][cout] matrix per point), linear
 // weights transposed to [in][out], vectors as is. Entries start at 256-byte offsets (any
 // storage binding may start there); a new buffer starts when one would pass maxBufferSize.
 // `packWeights` fills the buffers from the PyTorch-layout constants (materialize-constants.ts).
 
 import { I3DError } from "../../models/errors.ts";
 import { float32ToHalf } from "../../models/checkpoint/half-float.ts";
+import { packWinogradPanels, winogradPoints } from "../winograd.ts";
 import type { WeightEntry, WeightLayout, WeightPacking } from "./plan.ts";
 
 const ALIGN = 256;
@@ -24,13 +26,18 @@ export class WeightLayoutBuilder {
     return this.dtype === "f16" ? 2 : 4;
   }
 
-  add(constant: string, shape: number[], packing: WeightPacking): WeightEntry {
+  add(constant: string, shape: number[], packing: WeightPacking, winograd?: WeightEntry["winograd"]): WeightEntry {
     const seen = this.entries.get(constant);
     if (seen) {
-      if (seen.packing !== packing) throw new Error(`constant ${constant} is needed in two packings`);
+      if (seen.packing !== packing || JSON.stringify(seen.winograd) !== JSON.stringify(winograd)) {
+        throw new Error(`constant ${constant} is needed in two packings`);
+      }
       return seen;
     }
-    const elements = shape.reduce((a, b) => a * b, 1);
+    if ((packing === "winograd-kn") !== (winograd !== undefined)) throw new Error(`internal: ${constant}: winograd-kn needs its transform`);
+    const elements = winograd
+      ? winogradPoints(winograd.axes, winograd.m, winograd.r) * shape[0] * shape[1]
+      : shape.reduce((a, b) => a * b, 1);
     const bytes = elements * this.bytesPerElement;
     if (bytes > this.maxBindingSize || bytes > this.maxBufferSize) {
       throw new I3DError("device", `weight ${constant} (${bytes} bytes) exceeds the device's storage binding limit`);
@@ -44,7 +51,7 @@ export class WeightLayoutBuilder {
     }
     // a binding is at least 16 bytes (one vec4) and a multiple of 4: leave room for that
     this.sizes[buffer] = offset + Math.max(Math.ceil(bytes / 4) * 4, 16);
-    const entry: WeightEntry = { constant, shape: [...shape], packing, buffer, offset, elements };
+    const entry: WeightEntry = { constant, shape: [...shape], packing, ...(winograd ? { winograd: { ...winograd } } : {}), buffer, offset, elements };
     this.entries.set(constant, entry);
     return entry;
   }
@@ -61,8 +68,9 @@ export class WeightLayoutBuilder {
 
 /** PyTorch layout -> the entry's packing, in float32. */
 export function packEntry(entry: WeightEntry, data: Float32Array): Float32Array {
-  if (data.length !== entry.elements) {
-    throw new I3DError("weights", `constant ${entry.constant} has ${data.length} values, the plan expects ${entry.elements}`);
+  const values = entry.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== values) {
+    throw new I3DError("weights", `constant ${entry.constant} has ${data.length} values, the plan expects ${values}`);
   }
   switch (entry.packing) {
     case "vector":
@@ -86,6 +94,12 @@ export function packEntry(entry: WeightEntry, data: Float32Array): Float32Array 
         }
       }
       return r;
+    }
+    case "winograd-kn": {
+      // [point][K = cin][N = cout]: one panel as wide as cout (U computed in float64)
+      const [cout, cin] = entry.shape;
+      const { axes, m, r } = entry.winograd!;
+      return packWinogradPanels(data, cout, cin, axes, m, r, 1, cout);
     }
   }
 }

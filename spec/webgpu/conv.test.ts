@@ -1,6 +1,7 @@
 // The implicit-GEMM conv kernel (every input variant, epilogue, tile and split-K path) against
 // the program interpreter's float64 conv. Tolerance for fp32: max |gpu - oracle| <= 1e-5 x
-// max |oracle| (f32 accumulation over K <= 735 terms lands near 1e-7).
+// max |oracle| (f32 accumulation over K <= 735 terms lands near 1e-7). Winograd is off here
+// (DIRECT): its stride-1 3x1x1 / 1x3x3 convs are spec/webgpu/winograd.test.ts's.
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -14,11 +15,12 @@ const test = suite("webgpu conv");
 const gpu = useTestDevice(test, "webgpu conv");
 
 const FP32_TOL = 1e-5;
+const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0 };
 
 async function check(model: TestModel, options: WebGpuPlanOptions = {}, expectVariant?: RegExp) {
   const dev = gpu.get();
   if (!dev) return;
-  const r = await runOnGpu(dev, model, options);
+  const r = await runOnGpu(dev, model, { ...DIRECT, ...options });
   const o = oracle(model);
   const ef = relativeError(r.features, o.features), el = relativeError(r.clsScore, o.clsScore);
   assert.ok(ef <= FP32_TOL && el <= FP32_TOL, `errors ${ef}, ${el} (${r.plan.layers.map((l) => l.variant).join(" | ")})`);
@@ -116,7 +118,7 @@ test("convs split over output times under a 4 KiB binding limit (input time wind
   const z = b.conv(y, 8, { kernel: [3, 1, 1], padding: [1, 0, 0], bias: true, residual: y, relu: true });
   const model = b.build(x, z);
   const limits = { ...deviceLimits(dev), maxStorageBufferBindingSize: 4096 };
-  const r = await runOnGpu(dev, model, { splitK: 1 }, limits);
+  const r = await runOnGpu(dev, model, { ...DIRECT, splitK: 1 }, limits);
   const chunks = r.plan.layers.map((l) => l.chunks);
   // x and y need time windows (more chunks than views); z's output is one view per chunk
   assert.ok(chunks[0] > 2 && chunks[1] > 2 && chunks[2] >= 2, `chunks ${chunks}`);
@@ -132,7 +134,7 @@ test("a batch of 2 run with 1 view returns that view's rows", async () => {
   const b = new ProgramBuilder({ n: 2, t: 3, h: 5, w: 5, c: 3 }, 9);
   const x = b.conv("input", 8, { kernel: [3, 3, 3], padding: [1, 1, 1], bias: true, relu: true });
   const model = b.build(x, x);
-  const r = await runOnGpu(dev, model, {}, undefined, 1);
+  const r = await runOnGpu(dev, model, DIRECT, undefined, 1);
   const o = oracle(model);
   assert.is(r.clsScore.length, o.clsScore.length / 2);
   assert.ok(relativeError(r.clsScore, o.clsScore.subarray(0, r.clsScore.length)) <= FP32_TOL);

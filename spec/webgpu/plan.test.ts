@@ -46,7 +46,8 @@ test("i3d_r50, 10 views of 32x256x256 on WebGPU's default limits: everything spl
 
 test("i3d_r50 non-local: attention scores stay within the scratch cap", () => {
   const { program, memory } = r50(4, "embedded_gaussian");
-  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [], { scratchBytes: 16 * MIB });
+  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [],
+    { scratchBytes: 16 * MIB, winogradScratchBytes: 16 * MIB });
   assert.ok(plan.buffers.scratchBytes <= 16 * MIB);
   const att = plan.layers.filter((l) => l.kind === "attention");
   assert.is(att.length, 5);

@@ -89,7 +89,7 @@ test("limits the adapter cannot give and a mismatched plan are clear errors", as
   const plan = buildWebGpuPlan(model.program, planMemory(model.program), deviceLimits(dev));
   await createWebGpuRunner({ plan, weights: [], device: dev })
     .then(() => assert.unreachable(), (e) => assert.ok(isError("weights")(e)));
-  await createWebGpuRunner({ plan: { ...plan, version: 99 as 1 }, weights: packWeights(plan.weights, model.constants), device: dev })
+  await createWebGpuRunner({ plan: { ...plan, version: 99 as typeof plan.version }, weights: packWeights(plan.weights, model.constants), device: dev })
     .then(() => assert.unreachable(), (e) => assert.ok(isError("config")(e)));
 });
 

@@ -1,0 +1,90 @@
+// The products of a Winograd conv (compiler/winograd.ts): for each transformed point z, on
+// the shared tiled GEMM core in batch mode,
+//   mo[z] [tiles, N] = v[z] [tiles, K = cin] · w[z] [cin, N = cout]
+// where v comes from winograd-input.wgsl.ts, w is the transformed filter packed "winograd-kn"
+// ([point][cin][cout], compiler/webgpu/weight-layout.ts) and mo goes to
+// winograd-output.wgsl.ts. Matrices are addressed as base + (z * rows + row) * cols + col.
+
+import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
+import { bindingDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
+
+export interface WinogradGemmKey {
+  tile: GemmTile;
+  /** K (cin) and vBase multiples of 4: v read as vec4 along k */
+  aVec4: boolean;
+  /** N (cout), wBase and oBase multiples of 4 */
+  nVec4: boolean;
+  weights: "f32" | "f16";
+}
+
+const UNIFORMS: readonly UniformField[] = [
+  ...GEMM_UNIFORMS,
+  ...["vBase", "wBase", "oBase"].map((name) => ({ name, type: "u32" as const })),
+];
+
+function bindings(key: WinogradGemmKey): StorageBinding[] {
+  return [
+    { role: "vt", element: key.aVec4 ? "vec4<f32>" : "f32", access: "read_write" },
+    { role: "w", element: key.nVec4 ? `vec4<${key.weights}>` : key.weights, access: "read" },
+    { role: "mo", element: key.nVec4 ? "vec4<f32>" : "f32", access: "read_write" },
+  ];
+}
+
+function aHook(key: WinogradGemmKey): string {
+  const load = key.aVec4
+    ? "if (!r.ok || k >= u.K) { return vec4<f32>(0.0); }\n  return vt[(r.base + k) / 4u];"
+    : `if (!r.ok) { return vec4<f32>(0.0); }
+  var q = vec4<f32>(0.0);
+  for (var j = 0u; j < 4u; j++) {
+    if (k + j < u.K) { q[j] = vt[r.base + k + j]; }
+  }
+  return q;`;
+  return `
+struct ARow { ok: bool, base: u32 }
+fn aRow(m: u32, z: u32) -> ARow {
+  return ARow(m < u.M, u.vBase + (z * u.M + m) * u.K);
+}
+fn loadA(r: ARow, k: u32) -> vec4<f32> {
+  ${load}
+}`;
+}
+
+function bHook(key: WinogradGemmKey): string {
+  const load = key.nVec4
+    ? "return vec4<f32>(w[b / 4u]);"
+    : `var q = vec4<f32>(f32(w[b]), 0.0, 0.0, 0.0);
+  if (n + 1u < u.N) { q.y = f32(w[b + 1u]); }
+  if (n + 2u < u.N) { q.z = f32(w[b + 2u]); }
+  if (n + 3u < u.N) { q.w = f32(w[b + 3u]); }
+  return q;`;
+  return `
+fn loadB(z: u32, k: u32, n: u32) -> vec4<f32> {
+  if (k >= u.K || n >= u.N) { return vec4<f32>(0.0); }
+  let b = u.wBase + (z * u.K + k) * u.N + n;
+  ${load}
+}`;
+}
+
+function cHook(key: WinogradGemmKey): string {
+  const store = key.nVec4
+    ? "mo[o / 4u] = acc;"
+    : `for (var j = 0u; j < 4u; j++) {
+    if (n + j < u.N) { mo[o + j] = acc[j]; }
+  }`;
+  return `
+fn storeC(z: u32, m: u32, n: u32, acc: vec4<f32>) {
+  let o = u.oBase + (z * u.M + m) * u.N + n;
+  ${store}
+}`;
+}
+
+export const winogradGemm: WgslKernel<WinogradGemmKey> = {
+  name: "winograd-gemm",
+  uniforms: () => UNIFORMS,
+  bindings,
+  source(key) {
+    const header = key.weights === "f16" ? "enable f16;\n" : "";
+    return header + bindingDecls(bindings(key), UNIFORMS) + "\n" +
+      gemmCoreSource(key.tile, "batch", { a: aHook(key), b: bHook(key), c: cHook(key) });
+  },
+};
