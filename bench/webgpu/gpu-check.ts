@@ -8,11 +8,15 @@
 // CPU, and the first batch's logits of the two forms must be identical), and
 //   --upload write|staging  how the input reaches the GPU (runtime/webgpu/input-upload.ts);
 //   a list runs a fresh runner per method.
+// Batches are timed as a throughput client issues them: --depth 2 (the default) issues batch
+// i+1 before awaiting batch i, so the runner stages the next input while the GPU computes
+// (it keeps at most 2 runs in flight); --depth 1 awaits each batch before the next (strictly
+// serial: the GPU idles during every upload).
 // Small settings exercise it on lavapipe:
 //   node tools/node-ts.js bench/webgpu/gpu-check.ts --frames 8 --size 64 --clips 2 --crops 1 --videos 1
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --weights f32|f16 --profile 0|1 --tile 64x64x16 (force a GEMM tile) --target 256
-//          --input u8,f32 --upload write
+//          --input u8,f32 --upload write --depth 2
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
@@ -27,7 +31,7 @@ import { DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, planModel,
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
-  weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write",
+  weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
@@ -37,6 +41,8 @@ const forms = args.input.split(",") as ("u8" | "f32")[];
 const uploads = args.upload.split(",") as UploadMethod[];
 if (forms.some((f) => f !== "u8" && f !== "f32")) throw new Error(`--input takes u8 and/or f32, got ${args.input}`);
 if (uploads.some((u) => !UPLOAD_METHODS.includes(u))) throw new Error(`--upload takes ${UPLOAD_METHODS.join(", ")}, got ${args.upload}`);
+const depth = Number(args.depth);
+if (depth !== 1 && depth !== 2) throw new Error(`--depth takes 1 (serial) or 2 (the next batch issued before awaiting one), got ${args.depth}`);
 const perVideo = Number(args.clips) * Number(args.crops);
 const input: [number, number, number, number] = [3, Number(args.frames), Number(args.size), Number(args.size)];
 const perView = input.reduce((p, q) => p * q, 1);
@@ -79,7 +85,7 @@ for (const upload of uploads) {
     const b = runner.batch;
     const flopsPerView = model.plan.layers.reduce((s, l) => s + l.flops, 0) / b;
     console.log(`\n${args.model}: batch ${b} views of ${input.join("x")}, ${perVideo} views/video, ` +
-      `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches, upload "${upload}"`);
+      `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches, upload "${upload}", ${depth} batch(es) in flight (--depth ${depth})`);
     const m = model.plan.memory;
     console.log(`device memory: ${mib(m.peakBytes)} (activations ${mib(m.arenaBytes)}, scratch ${mib(m.scratchBytes)}, ` +
       `weights ${mib(m.weightBytes)})`);
@@ -105,17 +111,26 @@ for (const upload of uploads) {
     const videos = Number(args.videos);
     for (const form of forms) {
       const t = performance.now();
+      // up to `depth` batches issued and not yet awaited, across video boundaries too
+      const inFlight: Promise<unknown>[] = [];
       for (let v = 0; v < videos; v++) {
-        for (let done = 0; done < perVideo; done += b) await runBatch(form, Math.min(b, perVideo - done));
+        for (let done = 0; done < perVideo; done += b) {
+          if (inFlight.length >= depth) await inFlight.shift();
+          const run = runBatch(form, Math.min(b, perVideo - done));
+          run.catch(() => {}); // a failure surfaces where it is awaited, not as an unhandled rejection
+          inFlight.push(run);
+        }
       }
+      await Promise.all(inFlight);
       const s = (performance.now() - t) / 1000;
-      const line = `${form} input, upload "${upload}": ${videos} video(s) x ${perVideo} views in ${s.toFixed(2)} s: ` +
+      const line = `${form} input, upload "${upload}", depth ${depth}: ${videos} video(s) x ${perVideo} views in ${s.toFixed(2)} s: ` +
         `${(videos / s).toFixed(3)} videos/s, ${((videos * perVideo) / s).toFixed(2)} views/s, ` +
         `${((videos * perVideo * flopsPerView) / s / 1e12).toFixed(3)} TFLOP/s, ${(s / videos * 1000).toFixed(0)} ms/video`;
       console.log(line);
       summary.push(line);
     }
-    console.log(`peak device memory: ${mib(m.peakBytes)} + input staging ${mib(runner.memoryBytes().activations - (m.peakBytes - m.weightBytes))}`);
+    console.log(`peak device memory: ${mib(m.peakBytes)} + input staging ${mib(runner.memoryBytes().activations - (m.peakBytes - m.weightBytes))}` +
+      (upload === "staging" ? " (2 staging buffers: one per run in flight)" : ""));
     if (args.profile === "1") {
       const prof = await runner.profile(1);
       // the stem of each input form, on its own kind of input

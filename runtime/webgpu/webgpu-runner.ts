@@ -3,7 +3,17 @@
 // so running out of memory is a clear I3DError; weights and every dispatch's uniforms are
 // uploaded once; pipelines and bind groups are built once. Run: write the batch's input into
 // the arena, encode every dispatch of the plan into one compute pass of one command encoder,
-// copy features + logits into the readback buffer, one mapAsync. Runs are queued.
+// copy features + logits into a readback buffer, one mapAsync.
+//
+// Runs are pipelined, at most RUNS_IN_FLIGHT (2) at once, so the GPU does not sit idle while
+// the CPU copies the next batch's bytes (on an H200, ~22 ms of memcpy against ~150 ms of
+// compute for 30 views). A run has two steps: submit (stage the input, encode, submit) and
+// read (wait for its error scopes and its readback). Submits are strictly in call order, one
+// at a time: run N+1 stages its input while run N computes, and its copy into the arena is
+// queued after run N's dispatches and readback copy, so the one arena is safe (queue order).
+// Each run in flight has its own staging buffer (input-upload.ts) and readback buffer (a ring
+// of 2, by call number): run N+2 starts only once run N is read, which frees both. Results
+// settle in call order. profile() and dispose() wait until no run is in flight.
 //
 // Two input forms: run() takes the normalised float32 tensor (ModelRunner's contract);
 // runU8() takes the pipeline's RGB bytes before Normalize plus the Normalize parameters, a
@@ -63,7 +73,8 @@ export interface WebGpuRunner extends ModelRunner {
    * RGB frames after the test pipeline's spatial steps and before its Normalize, in the
    * decoder's channel order; `normalize` is that Normalize (null: none, the byte values are
    * the input). Same results as run() on the float32 tensor the CPU pipeline makes of these
-   * bytes, bit for bit in the input. Queued with run() calls.
+   * bytes, bit for bit in the input. Queued with run() calls (pipelined with them: see the
+   * file's header).
    */
   runU8(bytes: Uint8Array, views: number, normalize: NormalizeParams | null): Promise<RunResult>;
 }
@@ -82,6 +93,17 @@ type RunInput =
   | { kind: "u8"; data: Uint8Array; normalize: NormalizeParams | null };
 
 const UNIFORM_ALIGN = 256;
+
+/** runs submitted and not yet read back, at most: the next run stages while one computes */
+const RUNS_IN_FLIGHT = 2;
+
+/** a run after its submit step: what its read step needs */
+interface SubmittedRun {
+  views: number;
+  readback: GPUBuffer;
+  /** the run's validation and out-of-memory error scopes, popped */
+  scopes: Promise<[GPUError | null, GPUError | null]>;
+}
 
 function checkPlan(plan: WebGpuPlan, weights: ArrayBuffer[]): void {
   if (plan?.format !== PLAN_FORMAT || plan.version !== PLAN_VERSION) {
@@ -108,7 +130,13 @@ class Runner implements WebGpuRunner {
   readonly device: string;
   readonly software: boolean;
   readonly acceptsU8: boolean;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** the last submit step (or profile): the next run's submit waits for it */
+  private submitted: Promise<unknown> = Promise.resolve();
+  /** the last run's read step, settled: results settle in call order */
+  private lastRead: Promise<unknown> = Promise.resolve();
+  /** per readback buffer of the ring: the read step of the last run that used it, settled */
+  private readonly slotFree: Promise<unknown>[] = Array.from({ length: RUNS_IN_FLIGHT }, () => Promise.resolve());
+  private runs = 0;
   private disposed = false;
   private readonly inputElements: number;
   private readonly uploader: InputUploader;
@@ -122,7 +150,8 @@ class Runner implements WebGpuRunner {
     private readonly ownsDevice: boolean,
     private readonly buffers: GPUBuffer[],
     private readonly arena: GPUBuffer,
-    private readonly readback: GPUBuffer,
+    /** RUNS_IN_FLIGHT readback buffers, used in turn */
+    private readonly readbacks: GPUBuffer[],
     private readonly pipelines: GPUComputePipeline[],
     private readonly bindGroups: GPUBindGroup[],
     upload: UploadMethod,
@@ -135,9 +164,10 @@ class Runner implements WebGpuRunner {
     const [, c, t, h, w] = plan.input.shape;
     this.inputElements = c * t * h * w;
     this.acceptsU8 = plan.input.u8 !== undefined && normalizeBuffer !== undefined;
-    this.uploader = new InputUploader(gpu.device, upload);
+    this.uploader = new InputUploader(gpu.device, upload, undefined, RUNS_IN_FLIGHT);
   }
 
+  /** activations: the plan's arena and scratch, plus every staging buffer of the ring */
   memoryBytes(): { weights: number; activations: number } {
     const m = this.plan.memory;
     return { weights: m.weightBytes, activations: m.peakBytes - m.weightBytes + this.uploader.stagingBytes };
@@ -152,9 +182,21 @@ class Runner implements WebGpuRunner {
   }
 
   private enqueue(input: RunInput, views: number): Promise<RunResult> {
-    const result = this.chain.then(() => this.runNow(input, views));
-    this.chain = result.catch(() => {});
+    const slot = this.runs++ % RUNS_IN_FLIGHT;
+    // after the previous submit, and once the run before that (same readback and staging
+    // buffers) is read back
+    const submit = Promise.all([this.submitted, this.slotFree[slot]])
+      .then(() => this.submitRun(input, views, this.readbacks[slot]));
+    this.submitted = submit.catch(() => {});
+    const previous = this.lastRead;
+    const result = submit.then((run) => this.readRun(run)).finally(() => previous);
+    this.lastRead = this.slotFree[slot] = result.catch(() => {});
     return result;
+  }
+
+  /** settles once every run and profile asked for so far has */
+  private idle(): Promise<unknown> {
+    return Promise.all([this.submitted, this.lastRead, ...this.slotFree]);
   }
 
   run(input: Float32Array, views: number): Promise<RunResult> {
@@ -190,8 +232,9 @@ class Runner implements WebGpuRunner {
   profile(iterations = 1, input: "f32" | "u8" = "f32"): Promise<LayerTiming[]> {
     if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
     if (input === "u8" && !this.acceptsU8) return Promise.reject(new I3DError("usage", "this WebGPU plan has no u8 input mode"));
-    const result = this.chain.then(() => this.profileNow(iterations, input));
-    this.chain = result.catch(() => {});
+    // alone on the GPU: after every run asked for before it, and before any asked for after
+    const result = this.idle().then(() => this.profileNow(iterations, input));
+    this.submitted = result.catch(() => {});
     return result;
   }
 
@@ -245,7 +288,12 @@ class Runner implements WebGpuRunner {
     this.tableFor = key;
   }
 
-  private async runNow(input: RunInput, views: number): Promise<RunResult> {
+  /**
+   * The submit step: stage the input, encode the whole plan, submit. Runs one at a time in
+   * call order; returns as soon as the work is submitted, with its error scopes popped but
+   * not awaited (the read step does), so the next run can stage while this one computes.
+   */
+  private async submitRun(input: RunInput, views: number, readback: GPUBuffer): Promise<SubmittedRun> {
     const lost = this.deviceError("before the run");
     if (lost) throw lost;
     const device = this.gpu.device;
@@ -253,49 +301,69 @@ class Runner implements WebGpuRunner {
     const stem = input.kind === "u8" ? await this.u8StemNow() : undefined;
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
+    // queue order: this write lands after the previous run's submitted stem has read its table
     if (input.kind === "u8") this.writeNormalizeTable(input.normalize);
     // views past `views` keep whatever the arena held: views never mix, their rows are dropped
     try {
       await this.uploader.stage(input.data, this.arena, plan.input.arena.offset);
     } catch (e) {
-      await popScope(device);
-      await popScope(device);
+      await popScope(device).catch(() => null);
+      await popScope(device).catch(() => null);
       throw this.deviceError("uploading the input") ?? new I3DError("device", `uploading the input failed: ${(e as Error).message}`);
     }
-    const encoder = device.createCommandEncoder({ label: "i3d batch" });
-    this.uploader.encode(encoder, this.arena, plan.input.arena.offset);
-    const pass = encoder.beginComputePass();
-    for (let i = 0; i < plan.dispatches.length; i++) {
-      const [x, y, z] = plan.dispatches[i].workgroups;
-      const alt = stem?.get(i);
-      pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
-      pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
-      pass.dispatchWorkgroups(x, y, z);
+    try {
+      const encoder = device.createCommandEncoder({ label: "i3d batch" });
+      this.uploader.encode(encoder, this.arena, plan.input.arena.offset);
+      const pass = encoder.beginComputePass();
+      for (let i = 0; i < plan.dispatches.length; i++) {
+        const [x, y, z] = plan.dispatches[i].workgroups;
+        const alt = stem?.get(i);
+        pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
+        pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
+        pass.dispatchWorkgroups(x, y, z);
+      }
+      pass.end();
+      const f = plan.outputs.features.arena, l = plan.outputs.logits.arena;
+      encoder.copyBufferToBuffer(this.arena, f.offset, readback, 0, f.bytes);
+      encoder.copyBufferToBuffer(this.arena, l.offset, readback, f.bytes, l.bytes);
+      device.queue.submit([encoder.finish()]);
+    } catch (e) {
+      // (WebGPU reports errors through the scopes; a throw here is the binding's own)
+      await popScope(device).catch(() => null);
+      await popScope(device).catch(() => null);
+      throw this.deviceError("submitting the run") ?? new I3DError("device", `submitting the run failed: ${(e as Error).message}`);
     }
-    pass.end();
-    const f = plan.outputs.features.arena, l = plan.outputs.logits.arena;
-    encoder.copyBufferToBuffer(this.arena, f.offset, this.readback, 0, f.bytes);
-    encoder.copyBufferToBuffer(this.arena, l.offset, this.readback, f.bytes, l.bytes);
-    device.queue.submit([encoder.finish()]);
-    const validation = await popScope(device);
-    const oom = await popScope(device);
+    // popped now, in this run's turn (the scopes are a stack shared by all runs)
+    const scopes = Promise.all([popScope(device), popScope(device)]);
+    return { views, readback, scopes };
+  }
+
+  /** The read step: the run's errors, then its features and logits from its readback buffer. */
+  private async readRun({ views, readback, scopes }: SubmittedRun): Promise<RunResult> {
+    const { plan } = this;
+    let validation: GPUError | null, oom: GPUError | null;
+    try {
+      [validation, oom] = await scopes;
+    } catch (e) {
+      throw this.deviceError("during the run") ?? new I3DError("device", `the GPU did not report on the run: ${(e as Error).message}`);
+    }
     if (oom) throw new I3DError("device", `out of GPU memory while running the batch: ${oom.message}`);
     if (validation) throw new I3DError("internal", `WebGPU rejected the plan's commands: ${validation.message.split("\n")[0]}`);
     try {
-      await this.readback.mapAsync(MapMode.READ);
+      await readback.mapAsync(MapMode.READ);
     } catch (e) {
       throw this.deviceError("during the run") ?? new I3DError("device", `reading results back failed: ${(e as Error).message}`);
     }
     let all: Float32Array;
     try {
       // wgpu (Deno) resolves mapAsync on a lost device; getMappedRange then throws a DOMException
-      all = new Float32Array(this.readback.getMappedRange().slice(0));
-      this.readback.unmap();
+      all = new Float32Array(readback.getMappedRange().slice(0));
+      readback.unmap();
     } catch (e) {
       throw this.deviceError("during the run") ?? new I3DError("device", `reading results back failed: ${(e as Error).message}`);
     }
     const c = plan.outputs.features.perView, k = plan.outputs.logits.perView;
-    const fEl = f.bytes / 4;
+    const fEl = plan.outputs.features.arena.bytes / 4;
     return {
       features: all.slice(0, views * c),
       clsScore: all.slice(fEl, fEl + views * k),
@@ -305,7 +373,8 @@ class Runner implements WebGpuRunner {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    await this.chain;
+    // runs (and a profile) asked for before dispose() finish first; later ones are refused
+    await this.idle();
     this.uploader.destroy();
     for (const b of this.buffers) b.destroy();
     if (this.ownsDevice) this.gpu.destroy();
@@ -374,8 +443,12 @@ export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<
     const uniforms = createBuffer(device, "uniforms", uniformBytes, S.UNIFORM | S.COPY_DST);
     created.push(uniforms);
     const f = plan.outputs.features.arena, l = plan.outputs.logits.arena;
-    const readback = createBuffer(device, "readback", f.bytes + l.bytes, S.MAP_READ | S.COPY_DST);
-    created.push(readback);
+    // one per run in flight, all labelled "readback" (error messages, fault-injection tests)
+    const readbacks = Array.from({ length: RUNS_IN_FLIGHT }, () => {
+      const b = createBuffer(device, "readback", f.bytes + l.bytes, S.MAP_READ | S.COPY_DST);
+      created.push(b);
+      return b;
+    });
     const normalize = plan.input.u8
       ? createBuffer(device, "normalize", Math.max(plan.input.u8.normalizeBytes, NORMALIZE_TABLE_BYTES), S.STORAGE | S.COPY_DST)
       : undefined;
@@ -453,7 +526,7 @@ export async function createWebGpuRunner(options: WebGpuRunnerOptions): Promise<
       if (error) throw new I3DError("internal", `WebGPU rejected the plan's u8 stem: ${error.message.split("\n")[0]}`);
       return stem;
     };
-    return new Runner(plan, gpu, owns, created, arena, readback, pipelines, bindGroups, upload, normalize, makeU8Stem);
+    return new Runner(plan, gpu, owns, created, arena, readbacks, pipelines, bindGroups, upload, normalize, makeU8Stem);
   } catch (e) {
     for (const b of created) b.destroy();
     if (owns) gpu.destroy();
