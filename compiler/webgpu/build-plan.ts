@@ -27,6 +27,12 @@ export interface WebGpuPlanOptions {
   splitK?: number;
   /** force one GEMM tile on every conv and attention product */
   tile?: GemmTile;
+  /**
+   * GEMM K loops with a constant bound, which a GPU's compiler unrolls (GemmTile.unrollK);
+   * default false, since lavapipe then compiles for tens of seconds: the runtime sets it for
+   * hardware adapters
+   */
+  unrollK?: boolean;
   /** cap on the scratch buffer (split-K partials, attention score blocks); default 64 MiB */
   scratchBytes?: number;
   /**
@@ -89,7 +95,7 @@ export function buildWebGpuPlan(
   const weights = new WeightLayoutBuilder(dtype, limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const ctx: LowerContext = {
     program, memory, em, weights, limits,
-    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile },
+    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile, unrollK: options.unrollK },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
     winograd: {
       hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, force: options.winogradForce ?? false,

@@ -28,6 +28,8 @@ export interface TilingOptions {
   splitK?: number;
   /** use this tile instead of choosing */
   tile?: GemmTile;
+  /** give the tile a constant-bound K loop (GemmTile.unrollK): hardware adapters */
+  unrollK?: boolean;
   /** bytes available for split-K partial sums */
   scratchLimitBytes: number;
 }
@@ -71,6 +73,7 @@ export function chooseGemmTiling(
     tile = pool.find((t) => workgroups(t, m, n) >= opts.targetWorkgroups) ??
       pool.reduce((best, t) => (workgroups(t, m, n) > workgroups(best, m, n) ? t : best));
   }
+  if (opts.unrollK) tile = { ...tile, unrollK: true };
   const kTiles = Math.ceil(k / tile.bk);
   let splits = 1;
   if (allowSplit) {
@@ -91,7 +94,7 @@ export function chooseGemmTiling(
 }
 
 export function tileName(t: GemmTile): string {
-  return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}${t.tn && t.tn !== 4 ? ` tn${t.tn}` : ""}`;
+  return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}${t.tn && t.tn !== 4 ? ` tn${t.tn}` : ""}${t.unrollK ? " unrolled" : ""}`;
 }
 
 /** "64x64x16", "128x64x8x8" or "128x128x8x8x8" (bm x bn x bk [x tm [x tn]]) -> GemmTile */

@@ -30,6 +30,12 @@ export interface GemmTile {
   tm?: number;
   /** columns of C per thread (4 or 8; default 4): the register block is tm x tn */
   tn?: number;
+  /**
+   * the K-step loop runs to the constant BK, so a GPU's compiler unrolls it and folds the
+   * workgroup-memory offsets; default false: the bound is the uniform kStep, because
+   * lavapipe's LLVM unrolls constant loops too and then takes 7-40 s to compile one shader
+   */
+  unrollK?: boolean;
 }
 
 export type GemmZMode = "batch" | "split-k";
@@ -64,6 +70,7 @@ export function gemmWorkgroupBytes(tile: GemmTile): number {
 
 export function checkTile(tile: GemmTile): void {
   for (const [k, v] of Object.entries(tile)) {
+    if (k === "unrollK") continue;
     if (!Number.isInteger(v) || v < 4 || v % 4 !== 0) throw new Error(`gemm tile ${k} = ${v} must be a multiple of 4`);
   }
   if (tile.bm % (tile.tm ?? 4) !== 0) throw new Error(`gemm tile bm ${tile.bm} is not a multiple of tm ${tile.tm}`);
@@ -84,6 +91,15 @@ export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHook
   // when the quads divide evenly among the threads the guard is statically true
   const aGuard = aQuads % threads === 0 ? "true" : "e < A_QUADS";
   const bGuard = bQuads % threads === 0 ? "true" : "e < B_QUADS";
+  /** global -> registers (pa, pb) for the K step at k */
+  const fetch = (k: string) => `  for (var j = 0u; j < A_LOADS; j++) {
+    let e = lid + j * THREADS;
+    if (${aGuard}) { pa[j] = loadA(rows[j], ${k} + (e % (BK / 4u)) * 4u); }
+  }
+  for (var j = 0u; j < B_LOADS; j++) {
+    let e = lid + j * THREADS;
+    if (${bGuard}) { pb[j] = loadB(z, ${k} + e / (BN / 4u), n0 + (e % (BN / 4u)) * 4u); }
+  }`;
   return `
 ${hooks.a}
 ${hooks.b}
@@ -99,8 +115,9 @@ const B_QUADS: u32 = ${bQuads}u;
 const A_LOADS: u32 = ${aLoads}u;
 const B_LOADS: u32 = ${bLoads}u;
 
-// A tile stored k-major ([BK][BM]) so a thread's 4 rows at one k are adjacent
-var<workgroup> tileA: array<f32, ${bk * bm}>;
+// A tile stored k-major ([BK][BM]) as vec4s, so a thread reads its tm rows at one k as tm / 4
+// vec4 loads (one 16-byte workgroup-memory access instead of four)
+var<workgroup> tileA: array<vec4<f32>, ${(bk * bm) / 4}>;
 // B tile [BK][BN / 4] as vec4 columns
 var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 4}>;
 
@@ -117,37 +134,44 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     rows[j] = aRow(m0 + (lid + j * THREADS) / (BK / 4u), z);
   }
   var acc: array<vec4<f32>, ${tm * quadsPerThread}>;
+  // The next K step's operands are fetched into registers (pa, pb) while this step computes
+  // from workgroup memory, so the global loads' latency hides behind the FMAs.
+  var pa: array<vec4<f32>, ${aLoads}>;
+  var pb: array<vec4<f32>, ${bLoads}>;
+${fetch("kBegin")}
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     for (var j = 0u; j < A_LOADS; j++) {
       let e = lid + j * THREADS;
       if (${aGuard}) {
         let r = e / (BK / 4u);
         let kq = (e % (BK / 4u)) * 4u;
-        let v = loadA(rows[j], k0 + kq);
-        tileA[kq * BM + r] = v.x;
-        tileA[(kq + 1u) * BM + r] = v.y;
-        tileA[(kq + 2u) * BM + r] = v.z;
-        tileA[(kq + 3u) * BM + r] = v.w;
+        let v = pa[j];
+        let q = kq * (BM / 4u) + r / 4u;
+        let lane = r % 4u;
+        tileA[q][lane] = v.x;
+        tileA[q + BM / 4u][lane] = v.y;
+        tileA[q + 2u * (BM / 4u)][lane] = v.z;
+        tileA[q + 3u * (BM / 4u)][lane] = v.w;
       }
     }
     for (var j = 0u; j < B_LOADS; j++) {
       let e = lid + j * THREADS;
-      if (${bGuard}) {
-        let kb = e / (BN / 4u);
-        let nq = e % (BN / 4u);
-        tileB[e] = loadB(z, k0 + kb, n0 + nq * 4u);
-      }
+      if (${bGuard}) { tileB[e] = pb[j]; }
     }
     workgroupBarrier();
-    // The bound is the uniform kStep (always = BK), not the constant: with a constant bound
-    // LLVM unrolls this loop fully and lavapipe then spends 7-40 s compiling one shader.
-    for (var kk = 0u; kk < u.kStep; kk++) {
-      let ao = kk * BM + ty * ${tm}u;
+    if (k0 + BK < kEnd) {
+${fetch("k0 + BK")}
+    }
+    workgroupBarrier();
+    // Without unrollK the bound is the uniform kStep (always = BK), not the constant: with a
+    // constant bound LLVM unrolls this loop fully and lavapipe spends 7-40 s compiling one shader.
+    for (var kk = 0u; kk < ${tile.unrollK ? "BK" : "u.kStep"}; kk++) {
+      let ao = kk * (BM / 4u) + ty * ${tm / 4}u;
 ${Array.from({ length: quadsPerThread }, (_, j) => `      let b${j} = tileB[kk * (BN / 4u) + tx${j ? ` + ${j}u * TX` : ""}];`).join("\n")}
-${Array.from({ length: tm }, (_, i) => [
-    `      let a${i} = tileA[ao + ${i}u];`,
-    ...Array.from({ length: quadsPerThread }, (_, j) => `      acc[${i * quadsPerThread + j}] += a${i} * b${j};`),
-  ].join("\n")).join("\n")}
+${Array.from({ length: tm / 4 }, (_, q) => `      let aq${q} = tileA[ao${q ? ` + ${q}u` : ""}];`).join("\n")}
+${Array.from({ length: tm }, (_, i) =>
+    Array.from({ length: quadsPerThread }, (_, j) => `      acc[${i * quadsPerThread + j}] += aq${i >> 2}.${"xyzw"[i & 3]} * b${j};`).join("\n")
+  ).join("\n")}
     }
     workgroupBarrier();
   }

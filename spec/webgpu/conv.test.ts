@@ -86,6 +86,14 @@ for (const tile of [...TILE_CANDIDATES, ...extraTiles]) {
   });
 }
 
+test("unrolled K loop (what hardware adapters get) on M/N/K tails", async () => {
+  const b = new ProgramBuilder({ n: 2, t: 3, h: 5, w: 7, c: 3 }, 11);
+  const x = b.conv("input", 12, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
+  const y = b.conv(x, 20, { kernel: [3, 1, 1], padding: [1, 0, 0], bias: true, relu: true });
+  const r = await check(b.build(x, y), { tile: { bm: 32, bn: 32, bk: 8 }, unrollK: true, splitK: 1 }, /32x32x8 unrolled/);
+  if (r) assert.ok(Object.values(r.plan.shaders).some((src) => src.includes("kk < BK;")));
+});
+
 test("split-K with residual, vec4 and scalar N, K not a multiple of the slice", async () => {
   const b = new ProgramBuilder({ n: 2, t: 3, h: 6, w: 5, c: 3 }, 7);
   const x = b.conv("input", 20, { bias: true, relu: true });
