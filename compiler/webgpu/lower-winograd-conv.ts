@@ -87,7 +87,11 @@ export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | 
     (align(views * vPerView) + views * moPerView) * 4 <= ctx.winograd.scratchBytes &&
     Math.ceil((views * tilesPerView) / 32) <= maxWg;
   if (!fits(1)) return undefined;
-  const chunks = planChunks(ys.n, 1, (views) => fits(views), op.name);
+  // as few chunks as fit, then views spread evenly over them (14 + 14 + 2 would leave the
+  // GPU a small last chunk; 10 + 10 + 10 keeps every GEMM as large)
+  const count = planChunks(ys.n, 1, (views) => fits(views), op.name).length;
+  const per = Math.ceil(ys.n / count);
+  const chunks = Array.from({ length: Math.ceil(ys.n / per) }, (_, i) => ({ v0: i * per, views: Math.min(per, ys.n - i * per), r0: 0, rows: 1 }));
 
   const maxTiles = Math.max(...chunks.map((c) => c.views * tilesPerView));
   const tiling = chooseGemmTiling(maxTiles * g.points, cout, cin, ctx.limits, { ...ctx.tiling, scratchLimitBytes: 0 }, false);
