@@ -73,8 +73,10 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   adapter ??= await acquireGpuAdapter();
   const plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
     weights: inputs.precision ?? "f32",
-    // a GPU's compiler unrolls constant-bound GEMM loops in well under a second
+    // a GPU's compiler unrolls constant-bound GEMM loops in well under a second, and GPUs
+    // want larger register blocks than lavapipe's CPU threads
     unrollK: !adapter.software,
+    largeTiles: !adapter.software,
   });
   return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });
 }

@@ -19,7 +19,8 @@
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T (Winograd tile sizes of the 1x3x3 / 3x1x1 convs, 0 = direct; default the
 //          plan's, 4,4) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
-//          choice: on for hardware adapters)
+//          choice: on for hardware adapters) --large-tiles auto|0|1 (8x8 / 8x4 register-block tiles
+//          tried first; auto = on for hardware adapters)
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
@@ -37,13 +38,15 @@ import {
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
   weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
-  winograd: "", unroll: "auto",
+  winograd: "", unroll: "auto", "large-tiles": "auto",
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),
 };
-if (!["auto", "0", "1"].includes(args.unroll)) throw new Error(`--unroll takes auto, 0 or 1, got ${args.unroll}`);
+for (const o of ["unroll", "large-tiles"]) {
+  if (!["auto", "0", "1"].includes(args[o])) throw new Error(`--${o} takes auto, 0 or 1, got ${args[o]}`);
+}
 const forms = args.input.split(",") as ("u8" | "f32")[];
 const uploads = args.upload.split(",") as UploadMethod[];
 if (forms.some((f) => f !== "u8" && f !== "f32")) throw new Error(`--input takes u8 and/or f32, got ${args.input}`);
@@ -69,8 +72,8 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     if (adapterUsed) adapter = await acquireGpuAdapter();
     adapterUsed = true;
     try {
-      const unrollK = args.unroll === "auto" ? !adapter.software : args.unroll === "1";
-      const model = planModel(spec, input, batch, adapter, { ...planOptions, unrollK });
+      const auto = (o: string) => (args[o] === "auto" ? !adapter.software : args[o] === "1");
+      const model = planModel(spec, input, batch, adapter, { ...planOptions, unrollK: auto("unroll"), largeTiles: auto("large-tiles") });
       const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
       return { runner, model };
     } catch (e) {
@@ -95,7 +98,8 @@ for (const upload of uploads) {
     console.log(`\n${args.model}: batch ${b} views of ${input.join("x")}, ${perVideo} views/video, ` +
       `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches, upload "${upload}", ${depth} batch(es) in flight (--depth ${depth})`);
     const wino = model.plan.layers.filter((l) => l.variant.startsWith("winograd")).length;
-    console.log(`plan: ${wino} Winograd convs, GEMM K loops ${model.plan.layers.some((l) => l.variant.includes("unrolled")) ? "unrolled" : "with a uniform bound"}`);
+    const tiles = [...new Set(model.plan.layers.filter((l) => l.kind === "conv").map((l) => l.variant.replace(/^\S+( F\S+( over t)?)? /, "")))];
+    console.log(`plan: ${wino} Winograd convs; conv GEMM tiles: ${tiles.join(", ")}`);
     const m = model.plan.memory;
     console.log(`device memory: ${mib(m.peakBytes)} (activations ${mib(m.arenaBytes)}, scratch ${mib(m.scratchBytes)}, ` +
       `weights ${mib(m.weightBytes)})`);

@@ -33,6 +33,11 @@ export interface WebGpuPlanOptions {
    * hardware adapters
    */
   unrollK?: boolean;
+  /**
+   * try 8x8 / 8x4 register-block GEMM tiles first (choose-tiling.ts LARGE_TILE_CANDIDATES);
+   * default false: the runtime sets it for hardware adapters
+   */
+  largeTiles?: boolean;
   /** cap on the scratch buffer (split-K partials, attention score blocks); default 64 MiB */
   scratchBytes?: number;
   /**
@@ -95,7 +100,9 @@ export function buildWebGpuPlan(
   const weights = new WeightLayoutBuilder(dtype, limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const ctx: LowerContext = {
     program, memory, em, weights, limits,
-    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile, unrollK: options.unrollK },
+    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile, unrollK: options.unrollK,
+      largeTiles: options.largeTiles,
+    },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
     winograd: {
       hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, force: options.winogradForce ?? false,

@@ -11,10 +11,11 @@
 //     4 tiles of bk deep: S = min(ceil(target / workgroups), K / (4 bk), 16), bounded so the
 //     partial sums (S x M x N floats) fit the scratch limit. A reduce kernel finishes the
 //     epilogue.
-// Register blocks of 8x4 and 8x8 per thread (tm, tn; e.g. 128x64x8x8, 128x128x8x8x8) are
-// available through the `tile` option; they did not help on lavapipe and are unmeasured on
-// real GPUs (bench/webgpu/gpu-check.ts --tile compares them there), so the heuristic does not
-// pick them yet.
+// With `largeTiles` (the runtime sets it for hardware adapters) 128x128x8 with 8x8 register
+// blocks and 128x64x8 with 8x4 come first: 64 FMAs per 4 workgroup-memory vec4 loads, the
+// classic fp32 GEMM blocking on GPUs. They did not help on lavapipe (software adapters keep
+// the 4x4 list) and are not yet measured on a real GPU: bench/webgpu/gpu-check.ts
+// --large-tiles 0|1 and --tile compare them there.
 // `targetWorkgroups` defaults to 256 (a discrete GPU runs a few 256-thread workgroups per
 // SM; 256 keeps ~100 SMs busy); a software rasteriser wants far fewer.
 
@@ -30,6 +31,8 @@ export interface TilingOptions {
   tile?: GemmTile;
   /** give the tile a constant-bound K loop (GemmTile.unrollK): hardware adapters */
   unrollK?: boolean;
+  /** try LARGE_TILE_CANDIDATES first (8x8 / 8x4 register blocks): hardware adapters */
+  largeTiles?: boolean;
   /** bytes available for split-K partial sums */
   scratchLimitBytes: number;
 }
@@ -52,6 +55,12 @@ export const TILE_CANDIDATES: readonly GemmTile[] = [
   { bm: 32, bn: 32, bk: 8 },
 ];
 
+/** tried before TILE_CANDIDATES under `largeTiles` */
+export const LARGE_TILE_CANDIDATES: readonly GemmTile[] = [
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  { bm: 128, bn: 64, bk: 8, tm: 8 },
+];
+
 const MAX_SPLITS = 16;
 
 export function tileFits(tile: GemmTile, limits: GpuLimits): boolean {
@@ -68,7 +77,9 @@ export function chooseGemmTiling(
 ): GemmTiling {
   let tile = opts.tile;
   if (!tile) {
-    const candidates = TILE_CANDIDATES.filter((t) => tileFits(t, limits) && !(n <= 32 && t.bn > 32));
+    // no tile wider than N rounded up to 32 columns (N = 64 takes bn <= 64, N <= 32 bn = 32)
+    const list = opts.largeTiles ? [...LARGE_TILE_CANDIDATES, ...TILE_CANDIDATES] : TILE_CANDIDATES;
+    const candidates = list.filter((t) => tileFits(t, limits) && t.bn <= Math.max(32, Math.ceil(n / 32) * 32));
     const pool = candidates.length > 0 ? candidates : [TILE_CANDIDATES[3]];
     tile = pool.find((t) => workgroups(t, m, n) >= opts.targetWorkgroups) ??
       pool.reduce((best, t) => (workgroups(t, m, n) > workgroups(best, m, n) ? t : best));

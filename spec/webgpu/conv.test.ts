@@ -76,6 +76,8 @@ test("scalar channels (cin 5, cout 7), kernel (3,3,3), stride (1,2,1), pad (1,1,
 // and 8x4, 8x8 and 4x8 register blocks (tm x tn)
 const extraTiles: GemmTile[] = [
   { bm: 32, bn: 32, bk: 16 }, { bm: 64, bn: 32, bk: 8, tm: 8 }, { bm: 32, bn: 64, bk: 8, tm: 8, tn: 8 }, { bm: 32, bn: 32, bk: 8, tn: 8 },
+  // what largeTiles gives hardware adapters
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
 ];
 for (const tile of [...TILE_CANDIDATES, ...extraTiles]) {
   test(`forced tile ${tileName(tile)} on M/N/K tails`, async () => {

@@ -84,6 +84,20 @@ test("tiling heuristic: big tiles for big grids, smaller tiles then split-K for 
   assert.is(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, { ...opts, scratchLimitBytes: 196 * 512 * 4 }, true).splits, 1);
 });
 
+test("tiling heuristic with largeTiles (hardware adapters): 8x8 blocks where N and the grid allow", () => {
+  const opts = { targetWorkgroups: 256, scratchLimitBytes: 64 * MIB, largeTiles: true, unrollK: true };
+  // the stem at 30 views: N = 64 takes the 128x64 tile with 8x4 blocks
+  assert.equal(chooseGemmTiling(30 * 262144, 64, 735, DEFAULT_LIMITS, opts, true).tile, { bm: 128, bn: 64, bk: 8, tm: 8, unrollK: true });
+  // layer3 at 30 views: N = 256
+  const l3 = chooseGemmTiling(30 * 1024, 256, 2304, DEFAULT_LIMITS, opts, true);
+  assert.equal(l3.tile, { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, unrollK: true });
+  assert.is(tileName(l3.tile), "128x128x8 tm8 tn8 unrolled");
+  // one view of layer4: too few workgroups for any large tile, so the 4x4 list decides as before
+  assert.equal(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, opts, true).tile, { bm: 32, bn: 32, bk: 8, unrollK: true });
+  // N <= 32 keeps bn = 32 whatever the list
+  assert.is(chooseGemmTiling(30 * 262144, 24, 64, DEFAULT_LIMITS, opts, true).tile.bn, 32);
+});
+
 test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, tn 8); bad ones are refused", () => {
   assert.equal(parseTile("64x64x16"), { bm: 64, bn: 64, bk: 16 });
   assert.equal(parseTile("128x64x8x8"), { bm: 128, bn: 64, bk: 8, tm: 8 });
