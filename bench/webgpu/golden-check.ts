@@ -24,7 +24,10 @@ for (const name of goldenNames()) {
   for (const dtype of ["f32", "f16"] as const) {
     const adapter = await acquireGpuAdapter();
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
-    const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, { weights: dtype });
+    // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
+    const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, {
+      weights: dtype, unrollK: !adapter.software, largeTiles: !adapter.software,
+    });
     const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), adapter });
     try {
       const out = await runner.run(golden.input, views);
