@@ -67,10 +67,15 @@ export function randomInput(views: number, input: [number, number, number, numbe
 
 export const mib = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MiB`;
 
-/** `--winograd HW,T` (e.g. "4,4", "0,0": tile sizes of the 1x3x3 and 3x1x1 Winograd convs; "" = the plan's defaults) */
-export function parseWinograd(text: string): Pick<WebGpuPlanOptions, "winogradHW" | "winogradT"> {
+/**
+ * `--winograd HW,T[,STEM]` (e.g. "4,4,2", "0,0,0"): Winograd tile sizes of the 1x3x3 and 3x1x1
+ * convs and of the stem (0 = direct); "" = the plan's defaults (4,4,2)
+ */
+export function parseWinograd(text: string): Pick<WebGpuPlanOptions, "winogradHW" | "winogradT" | "winogradStem"> {
   if (text === "") return {};
   const p = text.split(",").map(Number);
-  if (p.length !== 2 || p.some((v) => v !== 0 && v !== 2 && v !== 4)) throw new Error(`--winograd takes HW,T with each 0, 2 or 4, got ${text}`);
-  return { winogradHW: p[0] as 0 | 2 | 4, winogradT: p[1] as 0 | 2 | 4 };
+  if (p.length < 2 || p.length > 3 || p.slice(0, 2).some((v) => v !== 0 && v !== 2 && v !== 4) || (p.length === 3 && ![0, 2, 3].includes(p[2]))) {
+    throw new Error(`--winograd takes HW,T[,STEM] with HW and T each 0, 2 or 4 and STEM 0, 2 or 3, got ${text}`);
+  }
+  return { winogradHW: p[0] as 0 | 2 | 4, winogradT: p[1] as 0 | 2 | 4, ...(p.length === 3 ? { winogradStem: p[2] as 0 | 2 | 3 } : {}) };
 }

@@ -1,7 +1,9 @@
 // The PyTorch goldens on this machine's WebGPU adapter (fp32, and f16 weights where the adapter
 // has shader-f16): per-view logits vs the float64 oracle. Meant for a real GPU, where CI never
-// runs: node tools/node-ts.js bench/webgpu/golden-check.ts
+// runs: node tools/node-ts.js bench/webgpu/golden-check.ts [--winograd HW,T[,STEM]] (default: the
+// plan's Winograd convs; 0,0,0 = all direct)
 
+import process from "node:process";
 import { compile } from "../../compiler/compile.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
@@ -13,6 +15,9 @@ import { buildGraph } from "../../models/build-graph.ts";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
+import { parseArgs, parseWinograd } from "./bench-model.ts";
+
+const winograd = parseWinograd(parseArgs(process.argv.slice(2), { winograd: "" }).winograd);
 
 for (const name of goldenNames()) {
   const golden = loadGolden(name);
@@ -26,7 +31,7 @@ for (const name of goldenNames()) {
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
     const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, {
-      weights: dtype, unrollK: !adapter.software, largeTiles: !adapter.software,
+      weights: dtype, unrollK: !adapter.software, largeTiles: !adapter.software, ...winograd,
     });
     const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), adapter });
     try {

@@ -17,8 +17,8 @@
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --weights f32|f16 --profile 0|1 --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
-//          --winograd HW,T (Winograd tile sizes of the 1x3x3 / 3x1x1 convs, 0 = direct; default the
-//          plan's, 4,4) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
+//          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
+//          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
 //          choice: on for hardware adapters) --large-tiles auto|0|1 (8x8 / 8x4 register-block tiles
 //          tried first; auto = on for hardware adapters)
 

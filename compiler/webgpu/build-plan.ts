@@ -48,9 +48,15 @@ export interface WebGpuPlanOptions {
    */
   winogradHW?: 0 | 2 | 4;
   winogradT?: 0 | 2 | 4;
-  /** take winogradHW / winogradT as given wherever a conv allows (tests of the kernels) */
+  /**
+   * Winograd F(m x m, 4 x 4) for a stride-(st, 2, 2) stem folded 2x2 into channels
+   * (compiler/webgpu/lower-winograd-stem.ts; 1.96x fewer multiply-adds for I3D's 5x7x7); 0 =
+   * the direct conv; default 2 (3 moves the goldens by up to 9.2e-4 on the WASM backend)
+   */
+  winogradStem?: 0 | 2 | 3;
+  /** take winogradHW / winogradT / winogradStem as given wherever a conv allows (tests of the kernels) */
   winogradForce?: boolean;
-  /** scratch for one Winograd chunk's transformed input and products; default 512 MiB */
+  /** scratch for one Winograd chunk's transformed input and products; default 640 MiB (one 32x256x256 view of the stem) */
   winogradScratchBytes?: number;
   /**
    * add the u8 input mode (plan.input.u8: the stem reads the pipeline's bytes and normalises
@@ -105,8 +111,8 @@ export function buildWebGpuPlan(
     },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
     winograd: {
-      hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, force: options.winogradForce ?? false,
-      scratchBytes: Math.min(options.winogradScratchBytes ?? 512 * MIB, limits.maxBufferSize),
+      hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, stem: options.winogradStem ?? 2, force: options.winogradForce ?? false,
+      scratchBytes: Math.min(options.winogradScratchBytes ?? 640 * MIB, limits.maxBufferSize),
     },
     u8Dispatches: u8Input ? [] : null,
   };

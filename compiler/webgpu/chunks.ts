@@ -51,3 +51,22 @@ export function chunkLabel(c: Chunk, totalViews: number, totalRows: number): str
   const v = c.views === 1 ? `view ${c.v0}` : `views ${c.v0}-${c.v0 + c.views - 1}`;
   return c.rows === totalRows ? ` [${v}]` : ` [${v}, rows ${c.r0}-${c.r0 + c.rows - 1}]`;
 }
+
+/**
+ * The same number of chunks as planChunks gave, with the views (or the rows of each view)
+ * spread evenly over them: 14 + 14 + 2 views would leave the GPU a small last dispatch set,
+ * 10 + 10 + 10 keeps every one as large. Sizes only shrink, so whatever fit still fits.
+ */
+export function balanceChunks(chunks: readonly Chunk[], views: number, rows: number): Chunk[] {
+  if (chunks.every((c) => c.rows === rows)) {
+    const per = Math.ceil(views / chunks.length);
+    return Array.from({ length: Math.ceil(views / per) }, (_, i) => ({ v0: i * per, views: Math.min(per, views - i * per), r0: 0, rows }));
+  }
+  const perView = chunks.filter((c) => c.v0 === 0).length;
+  const per = Math.ceil(rows / perView);
+  const out: Chunk[] = [];
+  for (let v0 = 0; v0 < views; v0++) {
+    for (let r0 = 0; r0 < rows; r0 += per) out.push({ v0, views: 1, r0, rows: Math.min(per, rows - r0) });
+  }
+  return out;
+}

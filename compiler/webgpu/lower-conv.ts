@@ -1,5 +1,5 @@
 // conv op -> one conv3d-gemm dispatch per chunk (plus a split-k-reduce when K is split), or,
-// for the stride-1 3-tap convs the plan runs by Winograd, lower-winograd-conv.ts's dispatches.
+// for the convs the plan runs by Winograd, lower-winograd-stem.ts's or lower-winograd-conv.ts's.
 // Variant: the network input is read in place as NCTHW ("ncthw"); a 1x1x1 stride-1
 // unpadded conv is a plain GEMM on the input matrix ("pointwise"); otherwise the general
 // implicit GEMM ("nthwc"); "-vec4" when cin % 4 == 0. A conv reading the network input also
@@ -16,6 +16,7 @@ import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
 import { chunkLabel, planChunks, type Chunk } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import { lowerWinogradConv } from "./lower-winograd-conv.ts";
+import { lowerWinogradStem } from "./lower-winograd-stem.ts";
 import type { LayerReport } from "./plan.ts";
 
 export function convInputVariant(op: ConvOp, cin: number, isNetworkInput: boolean): ConvInput {
@@ -27,7 +28,7 @@ export function convInputVariant(op: ConvOp, cin: number, isNetworkInput: boolea
 }
 
 export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
-  const winograd = lowerWinogradConv(ctx, op);
+  const winograd = lowerWinogradStem(ctx, op) ?? lowerWinogradConv(ctx, op);
   if (winograd) return winograd;
   const { program, em } = ctx;
   const xs = program.tensors[op.inputs[0]], ys = program.tensors[op.output];

@@ -22,7 +22,7 @@ import { gridFor } from "../../kernels/wgsl/grid.ts";
 import type { ConvOp } from "../ir.ts";
 import { winogradAxesOf } from "../winograd.ts";
 import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
-import { chunkLabel, planChunks } from "./chunks.ts";
+import { balanceChunks, chunkLabel, planChunks } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import type { LayerReport } from "./plan.ts";
 
@@ -32,6 +32,8 @@ export interface WinogradOptions {
   hw: 0 | 2 | 4;
   /** F(m, 3) over t for stride-1 3x1x1 convs: 0, 2 or 4 */
   t: 0 | 2 | 4;
+  /** F(m x m, 4 x 4) for the stride-(st, 2, 2) stem folded 2x2 into channels (lower-winograd-stem.ts): 0, 2 or 3 */
+  stem: 0 | 2 | 3;
   /** bytes of the scratch buffer V and M of one chunk of views may take together */
   scratchBytes: number;
   /** use exactly hw / t wherever the conv allows, even where it saves little (tests) */
@@ -66,7 +68,10 @@ export function winogradShapeOf(ctx: LowerContext, op: ConvOp): WinogradShape | 
   return cost(m) <= (2 / 3) * direct ? { axes, m, r: 3 } : undefined;
 }
 
-const ALIGN_ELEMENTS = 64; // 256 bytes: any binding may start there
+/** scratch offsets round up to 64 elements (256 bytes: any binding may start there) */
+export function alignScratch(elements: number): number {
+  return Math.ceil(elements / 64) * 64;
+}
 
 export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | undefined {
   const shape = winogradShapeOf(ctx, op);
@@ -81,17 +86,13 @@ export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | 
   const vPerView = g.points * tilesPerView * cin, moPerView = g.points * tilesPerView * cout;
   const maxWin = em.maxWindowElements;
   const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const align = (e: number) => Math.ceil(e / ALIGN_ELEMENTS) * ALIGN_ELEMENTS;
+  const align = alignScratch;
   const fits = (views: number) =>
     views * Math.max(xPerView, yPerView, vPerView, moPerView) <= maxWin &&
     (align(views * vPerView) + views * moPerView) * 4 <= ctx.winograd.scratchBytes &&
     Math.ceil((views * tilesPerView) / 32) <= maxWg;
   if (!fits(1)) return undefined;
-  // as few chunks as fit, then views spread evenly over them (14 + 14 + 2 would leave the
-  // GPU a small last chunk; 10 + 10 + 10 keeps every GEMM as large)
-  const count = planChunks(ys.n, 1, (views) => fits(views), op.name).length;
-  const per = Math.ceil(ys.n / count);
-  const chunks = Array.from({ length: Math.ceil(ys.n / per) }, (_, i) => ({ v0: i * per, views: Math.min(per, ys.n - i * per), r0: 0, rows: 1 }));
+  const chunks = balanceChunks(planChunks(ys.n, 1, (views) => fits(views), op.name), ys.n, 1);
 
   const maxTiles = Math.max(...chunks.map((c) => c.views * tilesPerView));
   const tiling = chooseGemmTiling(maxTiles * g.points, cout, cin, ctx.limits, { ...ctx.tiling, scratchLimitBytes: 0 }, false);

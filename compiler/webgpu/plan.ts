@@ -43,7 +43,9 @@ export type WeightPacking =
   | "conv-kn"
   /**
    * conv weight [Cout, Cin, 1, 3, 3] or [Cout, Cin, 3, 1, 1] as its Winograd transform
-   * (entry.winograd; compiler/winograd.ts), stored [point][Cin][Cout]
+   * (entry.winograd; compiler/winograd.ts), stored [point][Cin][Cout]; with spaceToDepth, the
+   * stem's [Cout, Cin, kt, kh, kw] folded 2x2 into 4 Cin channels first, stored
+   * [point][K = (kt, 4 Cin)][Cout]
    */
   | "winograd-kn"
   /** linear weight [out, in] stored [in][out] */
@@ -58,7 +60,7 @@ export interface WeightEntry {
   shape: number[];
   packing: WeightPacking;
   /** "winograd-kn": which transform */
-  winograd?: { axes: "t" | "hw"; m: number; r: number };
+  winograd?: { axes: "t" | "hw"; m: number; r: number; spaceToDepth?: boolean };
   buffer: number;
   /** bytes from the start of the buffer (multiple of 256) */
   offset: number;

@@ -7,7 +7,7 @@
 
 import { I3DError } from "../../models/errors.ts";
 import { float32ToHalf } from "../../models/checkpoint/half-float.ts";
-import { packWinogradPanels, winogradPoints } from "../winograd.ts";
+import { packWinogradPanels, spaceToDepthWeight, winogradPoints } from "../winograd.ts";
 import type { WeightEntry, WeightLayout, WeightPacking } from "./plan.ts";
 
 const ALIGN = 256;
@@ -36,7 +36,7 @@ export class WeightLayoutBuilder {
     }
     if ((packing === "winograd-kn") !== (winograd !== undefined)) throw new Error(`internal: ${constant}: winograd-kn needs its transform`);
     const elements = winograd
-      ? winogradPoints(winograd.axes, winograd.m, winograd.r) * shape[0] * shape[1]
+      ? winogradPoints(winograd.axes, winograd.m, winograd.r) * shape[0] * shape[1] * (winograd.spaceToDepth ? 4 * shape[2] : 1)
       : shape.reduce((a, b) => a * b, 1);
     const bytes = elements * this.bytesPerElement;
     if (bytes > this.maxBindingSize || bytes > this.maxBufferSize) {
@@ -97,8 +97,13 @@ export function packEntry(entry: WeightEntry, data: Float32Array): Float32Array 
     }
     case "winograd-kn": {
       // [point][K = cin][N = cout]: one panel as wide as cout (U computed in float64)
-      const [cout, cin] = entry.shape;
-      const { axes, m, r } = entry.winograd!;
+      const [cout, cin, kt, kh, kw] = entry.shape;
+      const { axes, m, r, spaceToDepth } = entry.winograd!;
+      if (spaceToDepth) {
+        const folded = spaceToDepthWeight(data, cout, cin, [kt, kh, kw]);
+        if (folded.r !== r) throw new Error(`internal: ${entry.constant}: folded kernel ${folded.r}, plan says ${r}`);
+        return packWinogradPanels(folded.weight, cout, 4 * cin, "hw", m, r, kt, cout);
+      }
       return packWinogradPanels(data, cout, cin, axes, m, r, 1, cout);
     }
   }

@@ -15,7 +15,7 @@ const test = suite("webgpu conv");
 const gpu = useTestDevice(test, "webgpu conv");
 
 const FP32_TOL = 1e-5;
-const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0 };
+const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0, winogradStem: 0 };
 
 async function check(model: TestModel, options: WebGpuPlanOptions = {}, expectVariant?: RegExp) {
   const dev = gpu.get();

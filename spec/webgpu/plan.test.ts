@@ -109,28 +109,32 @@ test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, t
 
 test("u8 input mode: a u8 twin of every stem dispatch, reading bytes inside the input's region; off on request or for cin != 3", () => {
   const { program, memory } = r50(10);
-  const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 });
-  const u8 = plan.input.u8!;
-  assert.ok(u8, "on by default");
-  const [n, c, t, h, w] = plan.input.shape;
-  assert.is(u8.bytes, n * c * t * h * w);
-  const stem = plan.layers[0];
-  const convDispatches = plan.dispatches.map((d, i) => ({ d, i }))
-    .filter(({ d, i }) => i >= stem.dispatches[0] && i <= stem.dispatches[1] && !d.label.includes("split-k reduce"));
-  assert.equal(u8.dispatches.map((r) => r.index), convDispatches.map(({ i }) => i));
-  const region = plan.input.arena;
-  for (const { index, dispatch } of u8.dispatches) {
-    const f32 = plan.dispatches[index];
-    assert.match(dispatch.shader, /"input":"ncthw-u8"/);
-    assert.ok(plan.shaders[dispatch.shader].includes("bitcast<f32>(norm["));
-    assert.equal(dispatch.workgroups, f32.workgroups);
-    const [x, , ...rest] = dispatch.bindings;
-    assert.is(x.buffer, "arena");
-    assert.ok(x.offset >= region.offset && x.offset + x.size <= region.offset + Math.ceil(u8.bytes / 4) * 4,
-      "a u8 window lies in the first quarter of the input's region");
-    assert.ok(rest.some((b) => b.buffer === "normalize" && b.size === u8.normalizeBytes));
-    // the rest of the bindings (weights, bias, output) are the float32 dispatch's
-    assert.equal(dispatch.bindings.filter((b) => b.buffer !== "normalize").slice(1), f32.bindings.slice(1));
+  // the direct stem (a twin per conv dispatch) and the Winograd one (per input transform)
+  for (const [stemOption, stemShader] of [[0, "conv3d-gemm"], [2, "winograd-stem-input"]] as const) {
+    const plan = buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [], { winogradStem: stemOption });
+    const u8 = plan.input.u8!;
+    assert.ok(u8, "on by default");
+    const [n, c, t, h, w] = plan.input.shape;
+    assert.is(u8.bytes, n * c * t * h * w);
+    const stem = plan.layers[0];
+    const readers = plan.dispatches.map((d, i) => ({ d, i }))
+      .filter(({ d, i }) => i >= stem.dispatches[0] && i <= stem.dispatches[1] && d.shader.startsWith(stemShader));
+    assert.ok(readers.length >= 10, `${stemShader}: the stem runs per view at least`);
+    assert.equal(u8.dispatches.map((r) => r.index), readers.map(({ i }) => i));
+    const region = plan.input.arena;
+    for (const { index, dispatch } of u8.dispatches) {
+      const f32 = plan.dispatches[index];
+      assert.match(dispatch.shader, /"input":"ncthw-u8"/);
+      assert.ok(plan.shaders[dispatch.shader].includes("bitcast<f32>(norm["));
+      assert.equal(dispatch.workgroups, f32.workgroups);
+      const [x, ...rest] = dispatch.bindings;
+      assert.is(x.buffer, "arena");
+      assert.ok(x.offset >= region.offset && x.offset + x.size <= region.offset + Math.ceil(u8.bytes / 4) * 4,
+        "a u8 window lies in the first quarter of the input's region");
+      assert.ok(rest.some((b) => b.buffer === "normalize" && b.size === u8.normalizeBytes));
+      // the rest of the bindings (weights, bias, output) are the float32 dispatch's
+      assert.equal(dispatch.bindings.filter((b) => b.buffer !== "normalize").slice(1), f32.bindings.slice(1));
+    }
   }
   assert.is(buildWebGpuPlan(program, memory, { maxBufferSize: 4 * GIB - 4 }, [], { u8Input: false }).input.u8, undefined);
   const gray = compile(buildGraph({ ...smallSpec(undefined, 8, 10), backbone: { ...smallSpec(undefined, 8, 10).backbone, inChannels: 1 } },

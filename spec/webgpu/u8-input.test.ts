@@ -4,7 +4,8 @@
 // tiles, same summation order) — no tolerance. Covered: the I3D stem's (2,3,3) zero padding
 // (padding stays 0 in the normalised space, not normalise(0)), to_bgr, no Normalize, split-K,
 // a stem split into view chunks, fewer views than the batch, a byte count that is not a
-// multiple of 4, both upload methods, and the errors.
+// multiple of 4, both upload methods, and the errors; for the direct stem (conv3d-gemm) and the
+// Winograd one (winograd-stem-input, also split over output frames).
 
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -93,26 +94,38 @@ test("u8 input = float32 input, bit for bit: I3D stem with (2,3,3) zero padding;
   const dev = gpu.get();
   if (!dev) return;
   const { model, planeElements } = stemModel();
-  const rgb = await compareForms(dev, model, planeElements, IMAGENET);
-  assert.match(rgb.plan.layers[0].variant, /^ncthw /);
-  assert.ok(rgb.plan.input.u8 && rgb.plan.input.u8.dispatches.length >= 1);
-  const bgr = await compareForms(dev, model, planeElements, { ...IMAGENET, toBgr: true });
-  assert.not.ok(sameBits(rgb.u8.features, bgr.u8.features), "to_bgr changes the stem's input");
-  await compareForms(dev, model, planeElements, null);
+  // the direct stem (conv3d-gemm's ncthw-u8 loader) and the Winograd one (winograd-stem-input's)
+  for (const [options, variant] of [[{ winogradStem: 0 }, /^ncthw /], [{}, /^winograd F\(2x2,4x4\) space-to-depth/]] as const) {
+    const rgb = await compareForms(dev, model, planeElements, IMAGENET, { options });
+    assert.match(rgb.plan.layers[0].variant, variant);
+    assert.ok(rgb.plan.input.u8 && rgb.plan.input.u8.dispatches.length >= 1);
+    const bgr = await compareForms(dev, model, planeElements, { ...IMAGENET, toBgr: true }, { options });
+    assert.not.ok(sameBits(rgb.u8.features, bgr.u8.features), "to_bgr changes the stem's input");
+    await compareForms(dev, model, planeElements, null, { options });
+  }
 });
 
 test("u8 input: split-K stem, a stem split into view chunks, fewer views than the batch", async () => {
   const dev = gpu.get();
   if (!dev) return;
   const { model, planeElements } = stemModel();
-  const split = await compareForms(dev, model, planeElements, IMAGENET, { options: { splitK: 3 }, seed: 8 });
+  const direct = { winogradStem: 0 as const };
+  const split = await compareForms(dev, model, planeElements, IMAGENET, { options: { ...direct, splitK: 3 }, seed: 8 });
   assert.match(split.plan.layers[0].variant, /split-k 3/);
   // bindings of one view's float32 input (8580 bytes) but not two: the stem runs per view
   // (4 output channels: its weights, 11760 bytes, fit too)
   const limits = { ...deviceLimits(dev), maxStorageBufferBindingSize: 12 * 1024 };
-  const chunked = await compareForms(dev, stemModel(3, 4).model, planeElements, { ...IMAGENET, toBgr: true }, { limits, views: 2, seed: 9 });
+  const chunked = await compareForms(dev, stemModel(3, 4).model, planeElements, { ...IMAGENET, toBgr: true },
+    { options: direct, limits, views: 2, seed: 9 });
   assert.ok(chunked.plan.layers[0].chunks >= 2, `stem in ${chunked.plan.layers[0].chunks} chunk(s)`);
   assert.is(chunked.plan.input.u8!.dispatches.length, chunked.plan.layers[0].chunks);
+  // the Winograd stem split over output frames (72 KB of transformed input per view and chunk,
+  // 4.8 KB of products per output frame): one u8 twin per chunk's input transform
+  const frames = await compareForms(dev, stemModel(3, 4).model, planeElements, IMAGENET,
+    { options: { winogradScratchBytes: 80_000 }, views: 2, seed: 11 });
+  assert.match(frames.plan.layers[0].variant, /^winograd/);
+  assert.is(frames.plan.layers[0].chunks, 9, "3 views x 3 output frames");
+  assert.is(frames.plan.input.u8!.dispatches.length, 9);
   // one view of 2145 bytes: the last word is padded
   await compareForms(dev, model, planeElements, IMAGENET, { views: 1, seed: 10 });
 });

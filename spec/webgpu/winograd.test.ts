@@ -25,7 +25,7 @@ const test = suite("webgpu winograd");
 const gpu = useTestDevice(test, "webgpu winograd");
 
 const TOL = 5e-5;
-const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0 };
+const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0, winogradStem: 0 };
 const FORMS: WinogradShape[] = [
   { axes: "hw", m: 4, r: 3 }, { axes: "hw", m: 2, r: 3 }, { axes: "t", m: 4, r: 3 }, { axes: "t", m: 2, r: 3 },
 ];
@@ -171,6 +171,29 @@ test("the tile per conv: m = 2 where edge tiles waste less, direct where Winogra
   assert.match(variant(2, 2, 2, s133), /^winograd F\(2x2,3x3\)/);
   assert.match(variant(2, 1, 1, s133), /^nthwc/);
   assert.match(variant(2, 7, 7, s133, { winogradHW: 0 }), /^nthwc/);
+});
+
+test("stem F(2x2,4x4) over the space-to-depth input: I3D's (5,7,7) / (2,2,2) / (2,3,3) on odd sizes, and (3,7,7) / (1,2,2)", async () => {
+  const b = new ProgramBuilder({ n: 2, t: 5, h: 13, w: 11, c: 3 }, 28);
+  const stem = b.conv("input", 8, { kernel: [5, 7, 7], stride: [2, 2, 2], padding: [2, 3, 3], bias: true, relu: true });
+  const model = b.build(stem, stem);
+  await check(model, {}, [/^winograd F\(2x2,4x4\) space-to-depth/]);
+  const b2 = new ProgramBuilder({ n: 2, t: 4, h: 10, w: 9, c: 3 }, 29);
+  const stem2 = b2.conv("input", 12, { kernel: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3], bias: false, relu: false });
+  const x = b2.conv(stem2, 8, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
+  await check(b2.build(stem2, x), { winogradForce: true }, [/^winograd F\(2x2,4x4\) space-to-depth/, /^winograd F\(4x4,3x3\)/]);
+});
+
+test("stem chunks: over views, and over output frames of one view (each chunk transforms only the frames it reads)", async () => {
+  const b = new ProgramBuilder({ n: 3, t: 7, h: 11, w: 11, c: 3 }, 30);
+  const stem = b.conv("input", 4, { kernel: [5, 7, 7], stride: [2, 2, 2], padding: [2, 3, 3], bias: true, relu: true });
+  const model = b.build(stem, stem);
+  // per view: 4 output frames of 6 x 6 = 3 x 3 tiles; V = 25 points x 7 frames x 9 tiles x 12 ch,
+  // M = 25 x 4 x 9 x 4 floats: 75.6 + 14.4 KB; one output frame: 5 frames, 60 + 3.6 KB
+  const views = await check(model, { winogradScratchBytes: 100_000 }, [/^winograd F\(2x2,4x4\)/]);
+  if (views) assert.is(views.plan.layers[0].chunks, 3);
+  const frames = await check(model, { winogradScratchBytes: 70_000 }, [/^winograd F\(2x2,4x4\)/]);
+  if (frames) assert.ok(frames.plan.layers[0].chunks >= 6, `${frames.plan.layers[0].chunks} chunks`);
 });
 
 test("plan: the transformed weights' entry, sizes and bindings", () => {
