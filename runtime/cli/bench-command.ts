@@ -107,8 +107,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
       gpu && bytes
         ? gpu.runU8(bytes.subarray(v * perView, (v + n) * perView), n, normalize)
         : runner.run(input.subarray(v * perView, (v + n) * perView), n);
+    // every batch issued at once: a runner queues them (WebGPU stages the next batch's input
+    // while the GPU computes one; WASM runs them in turn)
     const runAll = async () => {
-      for (let v = 0; v < views; v += batch) await runBatch(v, Math.min(batch, views - v));
+      const runs: Promise<unknown>[] = [];
+      for (let v = 0; v < views; v += batch) runs.push(runBatch(v, Math.min(batch, views - v)));
+      await Promise.all(runs);
     };
     await runBatch(0, batch); // warm-up: compile, first touch
     let best = Infinity;
