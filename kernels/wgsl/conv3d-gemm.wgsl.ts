@@ -28,6 +28,7 @@ import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.t
 import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { OUTPUT_POSITION_FN } from "./output-position.ts";
+import { weightMatrixLoadB } from "./weight-matrix-b.ts";
 
 export type ConvInput = "nthwc" | "nthwc-vec4" | "pointwise" | "pointwise-vec4" | "ncthw" | "ncthw-u8";
 
@@ -168,22 +169,6 @@ fn aRow(m: u32, z: u32) -> ARow {
 ${loads}`;
 }
 
-function bHook(key: Conv3dKey): string {
-  const load = key.nVec4
-    ? "return vec4<f32>(w[(u.wBase + k * u.N + n) / 4u]);"
-    : `let b = u.wBase + k * u.N + n;
-  var v = vec4<f32>(f32(w[b]), 0.0, 0.0, 0.0);
-  if (n + 1u < u.N) { v.y = f32(w[b + 1u]); }
-  if (n + 2u < u.N) { v.z = f32(w[b + 2u]); }
-  if (n + 3u < u.N) { v.w = f32(w[b + 3u]); }
-  return v;`;
-  return `
-fn loadB(z: u32, k: u32, n: u32) -> vec4<f32> {
-  if (k >= u.K || n >= u.N) { return vec4<f32>(0.0); }
-  ${load}
-}`;
-}
-
 function cHook(key: Conv3dKey): string {
   const res = key.residualIsInput ? "x" : "res";
   if (key.splitK) {
@@ -230,6 +215,6 @@ export const conv3dGemm: WgslKernel<Conv3dKey> = {
   source(key) {
     const header = key.weights === "f16" ? "enable f16;\n" : "";
     return header + bindingDecls(bindings(key), CONV_UNIFORMS) + "\n" +
-      gemmCoreSource(key.tile, key.splitK ? "split-k" : "batch", { a: aHook(key), b: bHook(key), c: cHook(key) });
+      gemmCoreSource(key.tile, key.splitK ? "split-k" : "batch", { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase"), c: cHook(key) });
   },
 };

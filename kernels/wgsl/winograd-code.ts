@@ -93,3 +93,14 @@ export function transformAlong(matrix: readonly number[][], axis: 0 | 1 | 2, gri
   }
   return { lines, grid: { dims, names } };
 }
+
+/** `matrix` applied along each of `axes` in turn (the separable 1-D or 2-D transform) */
+export function transformSeparably(matrix: readonly number[][], axes: readonly (0 | 1 | 2)[], grid: ValueGrid): { lines: string[]; grid: ValueGrid } {
+  const lines: string[] = [];
+  for (const axis of axes) {
+    const step = transformAlong(matrix, axis, grid, `s${axis}`);
+    lines.push(...step.lines);
+    grid = step.grid;
+  }
+  return { lines, grid };
+}

@@ -11,6 +11,7 @@
 // input frames per view (winograd-stem-input.wgsl.ts) and tShift places the chunk.
 
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
+import { weightMatrixLoadB } from "./weight-matrix-b.ts";
 import { bindingDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 
 export interface WinogradGemmKey {
@@ -87,22 +88,6 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
 }`;
 }
 
-function bHook(key: WinogradGemmKey): string {
-  const load = key.nVec4
-    ? "return vec4<f32>(w[b / 4u]);"
-    : `var q = vec4<f32>(f32(w[b]), 0.0, 0.0, 0.0);
-  if (n + 1u < u.N) { q.y = f32(w[b + 1u]); }
-  if (n + 2u < u.N) { q.z = f32(w[b + 2u]); }
-  if (n + 3u < u.N) { q.w = f32(w[b + 3u]); }
-  return q;`;
-  return `
-fn loadB(z: u32, k: u32, n: u32) -> vec4<f32> {
-  if (k >= u.K || n >= u.N) { return vec4<f32>(0.0); }
-  let b = u.wBase + (z * u.K + k) * u.N + n;
-  ${load}
-}`;
-}
-
 function cHook(key: WinogradGemmKey): string {
   const store = key.nVec4
     ? "mo[o / 4u] = acc;"
@@ -124,6 +109,6 @@ export const winogradGemm: WgslKernel<WinogradGemmKey> = {
     if (key.tGather && !key.aVec4) throw new Error("internal: the t-gather A loader reads vec4s (4 x cin folded channels)");
     const header = key.weights === "f16" ? "enable f16;\n" : "";
     return header + bindingDecls(bindings(key), uniforms(key)) + "\n" +
-      gemmCoreSource(key.tile, "batch", { a: aHook(key), b: bHook(key), c: cHook(key) });
+      gemmCoreSource(key.tile, "batch", { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase + z * u.K * u.N"), c: cHook(key) });
   },
 };

@@ -11,7 +11,7 @@
 import { GRID_BUILTINS, LINEAR_WORKGROUP } from "./grid.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { winogradMatrices } from "../../compiler/winograd.ts";
-import { transformAlong, transformedAxes, type ValueGrid, winogradGeometry, type WinogradShape } from "./winograd-code.ts";
+import { transformedAxes, transformSeparably, winogradGeometry, type WinogradShape } from "./winograd-code.ts";
 
 export const WINOGRAD_TRANSFORM_THREADS = 64;
 
@@ -52,13 +52,7 @@ export const winogradInput: WgslKernel<WinogradShape> = {
         }
       }
     }
-    let grid: ValueGrid = { dims: g.inputs, names };
-    const math: string[] = [];
-    for (const axis of transformedAxes(key)) {
-      const step = transformAlong(BT, axis, grid, `s${axis}`);
-      math.push(...step.lines);
-      grid = step.grid;
-    }
+    const { lines: math, grid } = transformSeparably(BT, transformedAxes(key), { dims: g.inputs, names });
     const stores = grid.names.map((n, p) => `  vt[vb + ${p}u * pointStride] = ${n};`);
     return `${bindingDecls(BINDINGS, UNIFORMS)}
 ${constDecls({ MT: g.outputs[0], MH: g.outputs[1], MW: g.outputs[2] })}

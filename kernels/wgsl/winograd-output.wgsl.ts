@@ -9,7 +9,7 @@
 import { GRID_BUILTINS, LINEAR_WORKGROUP } from "./grid.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { winogradMatrices } from "../../compiler/winograd.ts";
-import { transformAlong, transformedAxes, type ValueGrid, winogradGeometry, type WinogradShape } from "./winograd-code.ts";
+import { transformedAxes, transformSeparably, winogradGeometry, type WinogradShape } from "./winograd-code.ts";
 import { DECODE_TILE, WINOGRAD_TRANSFORM_THREADS } from "./winograd-input.wgsl.ts";
 
 export interface WinogradOutputKey extends WinogradShape {
@@ -41,13 +41,7 @@ export const winogradOutput: WgslKernel<WinogradOutputKey> = {
     const { AT } = winogradMatrices(key.m, key.r);
     const names = Array.from({ length: g.points }, (_, p) => `p_${p}`);
     const loads = names.map((n, p) => `  let ${n} = mo[ob + ${p}u * pointStride];`);
-    let grid: ValueGrid = { dims: g.inputs, names };
-    const math: string[] = [];
-    for (const axis of transformedAxes(key)) {
-      const step = transformAlong(AT, axis, grid, `s${axis}`);
-      math.push(...step.lines);
-      grid = step.grid;
-    }
+    const { lines: math, grid } = transformSeparably(AT, transformedAxes(key), { dims: g.inputs, names });
     const stores: string[] = [];
     const [mt, mh, mw] = g.outputs;
     for (let i = 0; i < mt; i++) {

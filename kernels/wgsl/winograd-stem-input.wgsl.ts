@@ -16,7 +16,7 @@ import { GRID_BUILTINS, LINEAR_WORKGROUP } from "./grid.ts";
 import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { winogradMatrices } from "../../compiler/winograd.ts";
-import { transformAlong, type ValueGrid } from "./winograd-code.ts";
+import { transformSeparably } from "./winograd-code.ts";
 import { WINOGRAD_TRANSFORM_THREADS } from "./winograd-input.wgsl.ts";
 
 export interface WinogradStemInputKey {
@@ -57,13 +57,7 @@ export const winogradStemInput: WgslKernel<WinogradStemInputKey> = {
         names.push(name);
       }
     }
-    let grid: ValueGrid = { dims: [1, a, a], names };
-    const math: string[] = [];
-    for (const axis of [1, 2] as const) {
-      const step = transformAlong(BT, axis, grid, `s${axis}`);
-      math.push(...step.lines);
-      grid = step.grid;
-    }
+    const { lines: math, grid } = transformSeparably(BT, [1, 2], { dims: [1, a, a], names });
     const stores = grid.names.map((n, p) => `  vt[vb + ${p}u * pointStride] = ${n};`);
     const value = u8
       ? `let e = plane + u32(h) * u.win + u32(w);

@@ -15,7 +15,7 @@ import { winogradMatrices } from "../../compiler/winograd.ts";
 import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
-import { transformAlong, transformedAxes, winogradGeometry, type WinogradShape } from "../../kernels/wgsl/winograd-code.ts";
+import { transformedAxes, transformSeparably, winogradGeometry, type WinogradShape } from "../../kernels/wgsl/winograd-code.ts";
 import { winogradInput } from "../../kernels/wgsl/winograd-input.wgsl.ts";
 import { winogradOutput } from "../../kernels/wgsl/winograd-output.wgsl.ts";
 import { useTestDevice } from "./gpu-test-device.ts";
@@ -34,21 +34,15 @@ const FORMS: WinogradShape[] = [
 function evaluate(matrix: number[][], shape: WinogradShape, dims: [number, number, number]) {
   const count = dims[0] * dims[1] * dims[2];
   const names = Array.from({ length: count }, (_, i) => `d_${i}`);
-  let grid = { dims: dims as readonly [number, number, number], names };
-  const lines: string[] = [];
-  for (const axis of transformedAxes(shape)) {
-    const step = transformAlong(matrix, axis, grid, `s${axis}`);
-    lines.push(...step.lines);
-    grid = step.grid;
-  }
+  const { lines, grid } = transformSeparably(matrix, transformedAxes(shape), { dims, names });
   const input = Array.from({ length: count }, (_, i) => Math.sin(i * 1.7 + 0.3) * 3);
   const body = `${lines.join("\n")}\nreturn [${grid.names.join(", ")}];`;
   const out = new Function(...names, body)(...input) as number[];
   return { input, out, outDims: grid.dims };
 }
 
-test("generated transforms compute Bᵀ d (B) and Aᵀ M (A) for every form", () => {
-  for (const shape of FORMS) {
+test("generated transforms compute Bᵀ d (B) and Aᵀ M (A) for every form (the stem's F(2x2,4x4) too)", () => {
+  for (const shape of [...FORMS, { axes: "hw", m: 2, r: 4 } as const]) {
     const { BT, AT, a, m } = winogradMatrices(shape.m, shape.r);
     const g = winogradGeometry(shape);
     assert.equal(g.points, shape.axes === "t" ? a : a * a);
