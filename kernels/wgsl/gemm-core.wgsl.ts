@@ -65,7 +65,8 @@ export function gemmThreads(tile: GemmTile): number {
 }
 
 export function gemmWorkgroupBytes(tile: GemmTile): number {
-  return 4 * tile.bk * (tile.bm + tile.bn);
+  // A and B tiles, double-buffered
+  return 2 * 4 * tile.bk * (tile.bm + tile.bn);
 }
 
 export function checkTile(tile: GemmTile): void {
@@ -91,6 +92,24 @@ export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHook
   // when the quads divide evenly among the threads the guard is statically true
   const aGuard = aQuads % threads === 0 ? "true" : "e < A_QUADS";
   const bGuard = bQuads % threads === 0 ? "true" : "e < B_QUADS";
+  /** registers (pa, pb) -> half `h` of the workgroup tiles */
+  const store = (h: string) => `  for (var j = 0u; j < A_LOADS; j++) {
+    let e = lid + j * THREADS;
+    if (${aGuard}) {
+      let r = e / (BK / 4u);
+      let kq = (e % (BK / 4u)) * 4u;
+      let q = (${h}) * A_TILE + kq * (BM / 4u) + r / 4u;
+      let lane = r % 4u;
+      tileA[q][lane] = pa[j].x;
+      tileA[q + BM / 4u][lane] = pa[j].y;
+      tileA[q + 2u * (BM / 4u)][lane] = pa[j].z;
+      tileA[q + 3u * (BM / 4u)][lane] = pa[j].w;
+    }
+  }
+  for (var j = 0u; j < B_LOADS; j++) {
+    let e = lid + j * THREADS;
+    if (${bGuard}) { tileB[(${h}) * B_TILE + e] = pb[j]; }
+  }`;
   /** global -> registers (pa, pb) for the K step at k */
   const fetch = (k: string) => `  for (var j = 0u; j < A_LOADS; j++) {
     let e = lid + j * THREADS;
@@ -116,10 +135,12 @@ const A_LOADS: u32 = ${aLoads}u;
 const B_LOADS: u32 = ${bLoads}u;
 
 // A tile stored k-major ([BK][BM]) as vec4s, so a thread reads its tm rows at one k as tm / 4
-// vec4 loads (one 16-byte workgroup-memory access instead of four)
-var<workgroup> tileA: array<vec4<f32>, ${(bk * bm) / 4}>;
-// B tile [BK][BN / 4] as vec4 columns
-var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 4}>;
+// vec4 loads (one 16-byte workgroup-memory access instead of four); two halves (A_TILE each)
+const A_TILE: u32 = ${(bk * bm) / 4}u;
+var<workgroup> tileA: array<vec4<f32>, ${(bk * bm) / 2}>;
+// B tile [BK][BN / 4] as vec4 columns; two halves
+const B_TILE: u32 = ${(bk * bn) / 4}u;
+var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 2}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -134,46 +155,37 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     rows[j] = aRow(m0 + (lid + j * THREADS) / (BK / 4u), z);
   }
   var acc: array<vec4<f32>, ${tm * quadsPerThread}>;
-  // The next K step's operands are fetched into registers (pa, pb) while this step computes
-  // from workgroup memory, so the global loads' latency hides behind the FMAs.
+  // Software pipelining: the next K step's operands are fetched into registers (pa, pb) and
+  // stored to the other half of the double-buffered tiles while this step computes from its
+  // half, so the global loads' latency hides behind the FMAs and one barrier per step suffices.
   var pa: array<vec4<f32>, ${aLoads}>;
   var pb: array<vec4<f32>, ${bLoads}>;
 ${fetch("kBegin")}
+${store("0u")}
+  workgroupBarrier();
+  var slot = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    for (var j = 0u; j < A_LOADS; j++) {
-      let e = lid + j * THREADS;
-      if (${aGuard}) {
-        let r = e / (BK / 4u);
-        let kq = (e % (BK / 4u)) * 4u;
-        let v = pa[j];
-        let q = kq * (BM / 4u) + r / 4u;
-        let lane = r % 4u;
-        tileA[q][lane] = v.x;
-        tileA[q + BM / 4u][lane] = v.y;
-        tileA[q + 2u * (BM / 4u)][lane] = v.z;
-        tileA[q + 3u * (BM / 4u)][lane] = v.w;
-      }
-    }
-    for (var j = 0u; j < B_LOADS; j++) {
-      let e = lid + j * THREADS;
-      if (${bGuard}) { tileB[e] = pb[j]; }
-    }
-    workgroupBarrier();
-    if (k0 + BK < kEnd) {
+    let more = k0 + BK < kEnd;
+    if (more) {
 ${fetch("k0 + BK")}
     }
-    workgroupBarrier();
+    let aHalf = slot * A_TILE;
+    let bHalf = slot * B_TILE;
     // Without unrollK the bound is the uniform kStep (always = BK), not the constant: with a
     // constant bound LLVM unrolls this loop fully and lavapipe spends 7-40 s compiling one shader.
     for (var kk = 0u; kk < ${tile.unrollK ? "BK" : "u.kStep"}; kk++) {
-      let ao = kk * (BM / 4u) + ty * ${tm / 4}u;
-${Array.from({ length: quadsPerThread }, (_, j) => `      let b${j} = tileB[kk * (BN / 4u) + tx${j ? ` + ${j}u * TX` : ""}];`).join("\n")}
+      let ao = aHalf + kk * (BM / 4u) + ty * ${tm / 4}u;
+${Array.from({ length: quadsPerThread }, (_, j) => `      let b${j} = tileB[bHalf + kk * (BN / 4u) + tx${j ? ` + ${j}u * TX` : ""}];`).join("\n")}
 ${Array.from({ length: tm / 4 }, (_, q) => `      let aq${q} = tileA[ao${q ? ` + ${q}u` : ""}];`).join("\n")}
 ${Array.from({ length: tm }, (_, i) =>
     Array.from({ length: quadsPerThread }, (_, j) => `      acc[${i * quadsPerThread + j}] += aq${i >> 2}.${"xyzw"[i & 3]} * b${j};`).join("\n")
   ).join("\n")}
     }
+    if (more) {
+${store("1u - slot")}
+    }
     workgroupBarrier();
+    slot = 1u - slot;
   }
   for (var i = 0u; i < ${tm}u; i++) {
     let m = m0 + ty * ${tm}u + i;
