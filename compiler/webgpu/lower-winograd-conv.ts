@@ -36,7 +36,7 @@ export interface WinogradOptions {
   stem: 0 | 2 | 3;
   /** bytes of the scratch buffer V and M of one chunk of views may take together */
   scratchBytes: number;
-  /** use exactly hw / t wherever the conv allows, even where it saves little (tests) */
+  /** use exactly hw / t / stem wherever the conv allows, even where it saves little (tests) */
   force: boolean;
 }
 
