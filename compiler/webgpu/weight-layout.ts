@@ -97,16 +97,35 @@ export function packEntry(entry: WeightEntry, data: Float32Array): Float32Array 
     }
     case "winograd-kn": {
       // [point][K = cin][N = cout]: one panel as wide as cout (U computed in float64)
-      const [cout, cin, kt, kh, kw] = entry.shape;
-      const { axes, m, r, spaceToDepth } = entry.winograd!;
-      if (spaceToDepth) {
-        const folded = spaceToDepthWeight(data, cout, cin, [kt, kh, kw]);
-        if (folded.r !== r) throw new Error(`internal: ${entry.constant}: folded kernel ${folded.r}, plan says ${r}`);
-        return packWinogradPanels(folded.weight, cout, 4 * cin, "hw", m, r, kt, cout);
-      }
-      return packWinogradPanels(data, cout, cin, axes, m, r, 1, cout);
+      return packWinogradEntry(entry, data);
     }
+    default:
+      throw new I3DError("config", `the plan's weight ${entry.constant} has an unknown packing ${JSON.stringify(entry.packing)}`);
   }
+}
+
+/**
+ * A "winograd-kn" entry's weight transformed and packed. The entry comes from a plan, maybe read
+ * from a bundle: only the transforms this compiler emits are accepted, as a clear error.
+ */
+function packWinogradEntry(entry: WeightEntry, data: Float32Array): Float32Array {
+  const [cout, cin, kt, kh, kw] = entry.shape;
+  const wino = entry.winograd;
+  const refuse = () =>
+    new I3DError("config", `the plan's Winograd weight ${entry.constant} (${JSON.stringify(wino)}, shape ${entry.shape.join("x")}) is not one this compiler makes`);
+  if (!wino || entry.shape.length !== 5 || ![2, 3, 4].includes(wino.m)) throw refuse();
+  let packed: Float32Array;
+  if (wino.spaceToDepth) {
+    const folded = spaceToDepthWeight(data, cout, cin, [kt, kh, kw]);
+    if (wino.axes !== "hw" || wino.r !== folded.r) throw refuse();
+    packed = packWinogradPanels(folded.weight, cout, 4 * cin, "hw", wino.m, wino.r, kt, cout);
+  } else {
+    const kernel = wino.axes === "hw" ? [1, 3, 3] : wino.axes === "t" ? [3, 1, 1] : [];
+    if (wino.r !== 3 || kernel.length !== 3 || kernel.some((k, i) => k !== entry.shape[2 + i])) throw refuse();
+    packed = packWinogradPanels(data, cout, cin, wino.axes, wino.m, wino.r, 1, cout);
+  }
+  if (packed.length !== entry.elements) throw refuse();
+  return packed;
 }
 
 /** Fills the plan's weight buffers (one ArrayBuffer per plan.weights.buffers entry). */

@@ -15,6 +15,8 @@ import { winogradMatrices } from "../../compiler/winograd.ts";
 import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
+import { I3DError } from "../../models/errors.ts";
 import { transformedAxes, transformSeparably, winogradGeometry, type WinogradShape } from "../../kernels/wgsl/winograd-code.ts";
 import { winogradInput } from "../../kernels/wgsl/winograd-input.wgsl.ts";
 import { winogradOutput } from "../../kernels/wgsl/winograd-output.wgsl.ts";
@@ -208,6 +210,15 @@ test("plan: the transformed weights' entry, sizes and bindings", () => {
   assert.is(gemm.bindings[0].size, 36 * 32 * 16 * 4);
   assert.is(gemm.bindings[2].offset, 36 * 32 * 16 * 4);
   assert.is(gemm.workgroups[2], 36);
+  // a plan is data (bundles carry it): a transform this compiler does not make is a clear error
+  const packs = (entries: typeof plan.weights.entries) => packWeights({ ...plan.weights, entries }, model.constants);
+  assert.ok(packs(plan.weights.entries).length >= 1);
+  for (const bad of [{ m: 5 }, { r: 4 }, { axes: "w" }, { spaceToDepth: true }]) {
+    const entries = plan.weights.entries.map((e) => (e.packing === "winograd-kn" ? { ...e, winograd: { ...e.winograd!, ...bad } } : e));
+    assert.throws(() => packs(entries as typeof plan.weights.entries), (e: unknown) => e instanceof I3DError && e.kind === "config", JSON.stringify(bad));
+  }
+  assert.throws(() => packs(plan.weights.entries.map((e) => ({ ...e, packing: "zigzag" as "vector" }))),
+    (e: unknown) => e instanceof I3DError && /unknown packing/.test(e.message));
   const direct = buildWebGpuPlan(model.program, planMemory(model.program), {}, [], DIRECT);
   assert.ok(direct.weights.entries.every((e) => e.packing !== "winograd-kn"));
   assert.is(plan.layers[1].flops, direct.layers[1].flops, "reported FLOPs are the direct conv's");
