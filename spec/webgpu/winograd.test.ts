@@ -178,6 +178,8 @@ test("stem F(2x2,4x4) over the space-to-depth input: I3D's (5,7,7) / (2,2,2) / (
   const stem2 = b2.conv("input", 12, { kernel: [3, 7, 7], stride: [1, 2, 2], padding: [1, 3, 3], bias: false, relu: false });
   const x = b2.conv(stem2, 8, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
   await check(b2.build(stem2, x), { winogradForce: true }, [/^winograd F\(2x2,4x4\) space-to-depth/, /^winograd F\(4x4,3x3\)/]);
+  // F(3x3,4x4) (winogradStem 3: fewer multiplies, coarser numerics) on 7 x 6 outputs: edge tiles both ways
+  await check(model, { winogradStem: 3 }, [/^winograd F\(3x3,4x4\) space-to-depth/]);
 });
 
 test("stem chunks: over views, and over output frames of one view (each chunk transforms only the frames it reads)", async () => {
