@@ -98,7 +98,7 @@ for (const upload of uploads) {
     console.log(`\n${args.model}: batch ${b} views of ${input.join("x")}, ${perVideo} views/video, ` +
       `${(flopsPerView / 1e9).toFixed(1)} GFLOP/view, ${model.plan.dispatches.length} dispatches, upload "${upload}", ${depth} batch(es) in flight (--depth ${depth})`);
     const wino = model.plan.layers.filter((l) => l.variant.startsWith("winograd")).length;
-    const tiles = [...new Set(model.plan.layers.filter((l) => l.kind === "conv").map((l) => l.variant.replace(/^\S+( F\S+( over t)?)? /, "")))];
+    const tiles = [...new Set(model.plan.layers.filter((l) => l.kind === "conv").map((l) => l.variant.replace(/^\S+( F\S+( over t| space-to-depth)?)? /, "")))];
     console.log(`plan: ${wino} Winograd convs; conv GEMM tiles: ${tiles.join(", ")}`);
     const m = model.plan.memory;
     console.log(`device memory: ${mib(m.peakBytes)} (activations ${mib(m.arenaBytes)}, scratch ${mib(m.scratchBytes)}, ` +
