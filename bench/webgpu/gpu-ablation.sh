@@ -1,0 +1,35 @@
+#!/bin/sh
+# The WebGPU speed-ups one by one on this machine's GPU: the 30-view protocol (gpu-check.ts,
+# u8 input through staging, 5 videos) with the runtime's defaults for a hardware adapter, then
+# with each change switched off alone, the configuration of the first H200 run (all off), two
+# other Winograd choices, and the goldens with and without the Winograd convs.
+# Usage: bench/webgpu/gpu-ablation.sh [LOG]   (LOG: where the full gpu-check output goes)
+# GPU_CHECK / GOLDEN_CHECK override how the two scripts run (e.g. esbuild bundles under another
+# node, where the repository's node_modules are absent); GPU_CHECK_ARGS is appended to every
+# gpu-check run (a smoke test on lavapipe: "--frames 8 --size 64 --clips 2 --crops 1 --videos 1").
+cd "$(dirname "$0")/../.."
+: "${XDG_RUNTIME_DIR:=/tmp}"
+export XDG_RUNTIME_DIR
+GPU_CHECK=${GPU_CHECK:-"node tools/node-ts.js bench/webgpu/gpu-check.ts"}
+GOLDEN_CHECK=${GOLDEN_CHECK:-"node tools/node-ts.js bench/webgpu/golden-check.ts"}
+LOG=${1:-/dev/null}
+run() {
+  echo "== $1"; shift
+  timeout 100 $GPU_CHECK --videos 5 --input u8 --upload staging "$@" $GPU_CHECK_ARGS 2>&1 | grep -v "^Warning" | tee -a "$LOG" |
+    grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror"
+}
+run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
+run "1 batch in flight" --depth 1
+run "no Winograd" --winograd 0,0,0
+run "Winograd 1x3x3 only" --winograd 4,0,0
+run "no stem Winograd" --winograd 4,4,0
+run "no large tiles" --large-tiles 0
+run "no unrolled K loops" --unroll 0
+run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1
+run "128x128x8 tm8 tn8 forced everywhere" --tile 128x128x8x8x8
+run "Winograd 2,2,2" --winograd 2,2,2
+run "stem F(3x3,4x4)" --winograd 4,4,3
+for w in "" "4,4,3" "0,0,0"; do
+  echo "== goldens, Winograd ${w:-defaults}"
+  timeout 90 $GOLDEN_CHECK ${w:+--winograd $w} 2>&1 | grep -v "^Warning" | grep -E "f32|rror"
+done
