@@ -70,3 +70,27 @@ export function balanceChunks(chunks: readonly Chunk[], views: number, rows: num
   }
   return out;
 }
+
+/** a window over time: `taps` taps `dilation` apart, moved by `stride`, over input padded by `pad` */
+export interface TimeWindow {
+  taps: number;
+  stride: number;
+  pad: number;
+  dilation: number;
+}
+
+/**
+ * The input times [t0, t0 + count) that output times [r0, r0 + rows) read, within [0, tin): a
+ * chunk over output times binds only those. A window entirely in the padding reads nothing; it
+ * still gets one real time step, since a binding cannot be empty.
+ */
+export function inputTimes(r0: number, rows: number, tin: number, w: TimeWindow): { t0: number; count: number } {
+  const lo = Math.min(Math.max(0, r0 * w.stride - w.pad), tin - 1);
+  const hi = Math.max(lo, Math.min(tin - 1, (r0 + rows - 1) * w.stride - w.pad + (w.taps - 1) * w.dilation));
+  return { t0: lo, count: hi - lo + 1 };
+}
+
+/** the most input times any `rows` consecutive output times read (sizes a chunk before its place is known) */
+export function maxInputTimes(rows: number, tin: number, w: TimeWindow): number {
+  return Math.min(tin, (rows - 1) * w.stride + (w.taps - 1) * w.dilation + 1);
+}

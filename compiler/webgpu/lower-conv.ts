@@ -13,7 +13,7 @@ import { gridFor } from "../../kernels/wgsl/grid.ts";
 import { SPLIT_K_REDUCE_THREADS, splitKReduce } from "../../kernels/wgsl/split-k-reduce.wgsl.ts";
 import type { ConvOp } from "../ir.ts";
 import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
-import { chunkLabel, planChunks, type Chunk } from "./chunks.ts";
+import { chunkLabel, inputTimes, maxInputTimes, planChunks, type Chunk, type TimeWindow } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import { lowerWinogradConv } from "./lower-winograd-conv.ts";
 import { lowerWinogradStem } from "./lower-winograd-stem.ts";
@@ -32,7 +32,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
   if (winograd) return winograd;
   const { program, em } = ctx;
   const xs = program.tensors[op.inputs[0]], ys = program.tensors[op.output];
-  const [kt] = op.kernel, [st] = op.stride, [pt] = op.padding, [dt] = op.dilation;
+  const time: TimeWindow = { taps: op.kernel[0], stride: op.stride[0], pad: op.padding[0], dilation: op.dilation[0] };
   const cin = xs.c, cout = ys.c;
   const hwIn = xs.h * xs.w, hwOut = ys.h * ys.w;
   const K = cin * op.kernel[0] * op.kernel[1] * op.kernel[2];
@@ -44,13 +44,9 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     if (input === "ncthw" || c.rows === ys.t) {
       return { start: c.v0 * perView, end: (c.v0 + c.views) * perView, inT0: 0, inTPerView: xs.t };
     }
-    let lo = Math.max(0, c.r0 * st - pt);
-    let hi = Math.min(xs.t - 1, (c.r0 + c.rows - 1) * st - pt + (kt - 1) * dt);
-    // a window entirely in the padding reads nothing; bind one real time step anyway
-    lo = Math.min(lo, xs.t - 1);
-    hi = Math.max(hi, lo);
-    const start = (c.v0 * xs.t + lo) * hwIn * cin;
-    return { start, end: start + (hi - lo + 1) * hwIn * cin, inT0: lo, inTPerView: hi - lo + 1 };
+    const { t0, count } = inputTimes(c.r0, c.rows, xs.t, time);
+    const start = (c.v0 * xs.t + t0) * hwIn * cin;
+    return { start, end: start + count * hwIn * cin, inT0: t0, inTPerView: count };
   };
 
   const maxWin = em.maxWindowElements;
@@ -59,7 +55,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     const m = views * rows * hwOut;
     const inElems = views > 1 || rows === ys.t || input === "ncthw"
       ? views * xs.t * hwIn * cin
-      : Math.min(xs.t, (rows - 1) * st + (kt - 1) * dt + 1) * hwIn * cin;
+      : maxInputTimes(rows, xs.t, time) * hwIn * cin;
     return m * cout <= maxWin && inElems <= maxWin && Math.ceil(m / 32) <= maxWg;
   }, op.name);
 

@@ -4,7 +4,7 @@
 import { gridFor } from "../../kernels/wgsl/grid.ts";
 import { MAX_POOL_THREADS, maxPool3d } from "../../kernels/wgsl/max-pool3d.wgsl.ts";
 import type { MaxPoolOp } from "../ir.ts";
-import { chunkLabel, planChunks } from "./chunks.ts";
+import { chunkLabel, inputTimes, maxInputTimes, planChunks, type TimeWindow } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import type { LayerReport } from "./plan.ts";
 
@@ -12,25 +12,19 @@ export function lowerMaxPool(ctx: LowerContext, op: MaxPoolOp): LayerReport {
   const { program, em } = ctx;
   if (op.inputs[0] === program.input) throw new Error(`internal: ${op.name} reads the NCTHW network input`);
   const xs = program.tensors[op.inputs[0]], ys = program.tensors[op.output];
-  const [kt] = op.kernel, [st] = op.stride, [pt] = op.padding;
+  const time: TimeWindow = { taps: op.kernel[0], stride: op.stride[0], pad: op.padding[0], dilation: 1 };
   const c = xs.c, hwIn = xs.h * xs.w, hwOut = ys.h * ys.w;
   const vec4 = c % 4 === 0;
   const maxWin = em.maxWindowElements;
   const chunks = planChunks(ys.n, ys.t, (views, rows) => {
     const out = views * rows * hwOut * c;
-    const inSteps = views > 1 || rows === ys.t ? views * xs.t : Math.min(xs.t, (rows - 1) * st + kt);
+    const inSteps = views > 1 || rows === ys.t ? views * xs.t : maxInputTimes(rows, xs.t, time);
     return out <= maxWin && inSteps * hwIn * c <= maxWin;
   }, op.name);
   const xOff = tensorOffset(ctx, op.inputs[0]), yOff = tensorOffset(ctx, op.output);
   let first = -1, last = -1;
   for (const ch of chunks) {
-    let inT0 = 0, inTPerView = xs.t;
-    if (ch.rows !== ys.t) {
-      const lo = Math.min(Math.max(0, ch.r0 * st - pt), xs.t - 1);
-      const hi = Math.max(lo, Math.min(xs.t - 1, (ch.r0 + ch.rows - 1) * st - pt + kt - 1));
-      inT0 = lo;
-      inTPerView = hi - lo + 1;
-    }
+    const { t0: inT0, count: inTPerView } = ch.rows === ys.t ? { t0: 0, count: xs.t } : inputTimes(ch.r0, ch.rows, xs.t, time);
     const xStart = ((ch.v0 * xs.t + inT0) * hwIn) * c;
     const x = em.window("arena", xOff + xStart, xOff + xStart + ch.views * inTPerView * hwIn * c);
     const rowStart = (ch.v0 * ys.t + ch.r0) * hwOut;

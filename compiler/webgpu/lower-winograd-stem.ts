@@ -22,7 +22,7 @@ import { gridFor } from "../../kernels/wgsl/grid.ts";
 import type { ConvOp } from "../ir.ts";
 import { winogradMatrices } from "../winograd.ts";
 import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
-import { balanceChunks, chunkLabel, planChunks } from "./chunks.ts";
+import { balanceChunks, chunkLabel, inputTimes, maxInputTimes, planChunks, type TimeWindow } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import { alignScratch } from "./lower-winograd-conv.ts";
 import type { LayerReport } from "./plan.ts";
@@ -55,19 +55,13 @@ export function lowerWinogradStem(ctx: LowerContext, op: ConvOp): LayerReport | 
   const cin = xs.c, c2 = 4 * cin, cout = ys.c, K = kt * c2;
   const tilesH = Math.ceil(ys.h / m), tilesW = Math.ceil(ys.w / m), tiles = tilesH * tilesW;
   const xPerView = cin * xs.t * xs.h * xs.w, yPerRow = ys.h * ys.w * cout;
-  /** input frames [lo, lo + frames) that output frames [r0, r0 + rows) read */
-  const frameWindow = (r0: number, rows: number) => {
-    if (rows === ys.t) return { lo: 0, frames: xs.t };
-    let lo = Math.max(0, r0 * st - pt);
-    let hi = Math.min(xs.t - 1, (r0 + rows - 1) * st - pt + kt - 1);
-    lo = Math.min(lo, xs.t - 1);
-    hi = Math.max(hi, lo);
-    return { lo, frames: hi - lo + 1 };
-  };
+  const time: TimeWindow = { taps: kt, stride: st, pad: pt, dilation: 1 };
+  /** input frames [t0, t0 + count) that output frames [r0, r0 + rows) read */
+  const frameWindow = (r0: number, rows: number) => (rows === ys.t ? { t0: 0, count: xs.t } : inputTimes(r0, rows, xs.t, time));
   const maxWin = em.maxWindowElements;
   const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
   const fits = (views: number, rows: number) => {
-    const frames = rows === ys.t ? xs.t : Math.min(xs.t, (rows - 1) * st + kt);
+    const frames = rows === ys.t ? xs.t : maxInputTimes(rows, xs.t, time);
     const v = points * views * frames * tiles * c2, mo = points * views * rows * tiles * cout;
     return Math.max(v, mo, views * xPerView, views * rows * yPerRow) <= maxWin &&
       (alignScratch(v) + mo) * 4 <= ctx.winograd.scratchBytes && Math.ceil((views * rows * tiles) / 32) <= maxWg;
@@ -89,7 +83,7 @@ export function lowerWinogradStem(ctx: LowerContext, op: ConvOp): LayerReport | 
   let first = -1, last = -1;
   for (const c of chunks) {
     const label = op.name + chunkLabel(c, ys.n, ys.t);
-    const { lo, frames } = frameWindow(c.r0, c.rows);
+    const { t0: lo, count: frames } = frameWindow(c.r0, c.rows);
     const vRows = c.views * frames * tiles, rows = c.views * c.rows * tiles;
     const x = em.window("arena", xOff + c.v0 * xPerView, xOff + (c.v0 + c.views) * xPerView);
     const yStart = yOff + (c.v0 * ys.t + c.r0) * yPerRow;
