@@ -25,7 +25,7 @@
 
 import type { Triple } from "../../models/model-spec.ts";
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
-import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
+import { NORMALIZED_BYTE_FN } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { OUTPUT_POSITION_FN } from "./output-position.ts";
 import { weightMatrixLoadB } from "./weight-matrix-b.ts";
@@ -129,11 +129,7 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
     constDecls({ PT: pt, PH: ph, PW: pw }, "i32");
   const index = inputIndex(key);
   const viewElems = isNcthw(key) ? "u.cin * u.tin * u.hin * u.win" : "u.inTPerView * u.hin * u.win * u.cin";
-  const value = key.input === "ncthw-u8"
-    ? `let e = ${index};
-  let byte = (x[e / 4u] >> ((e % 4u) * 8u)) & 0xffu;
-  return bitcast<f32>(norm[${NORMALIZE_LUT_OFFSET}u + ci * 256u + byte]);`
-    : `return x[${index}];`;
+  const value = key.input === "ncthw-u8" ? `return normalizedByte(${index}, ci);` : `return x[${index}];`;
   const tap = `
   let tap = k / u.cin;
   let ci = k - tap * u.cin;
@@ -165,7 +161,7 @@ fn aRow(m: u32, z: u32) -> ARow {
   let o = outputPosition(m);
   return ARow(m < u.M, u.xBase + o.x * ${viewElems},
     i32(o.y * ST) - PT, i32(o.z * SH) - PH, i32(o.w * SW) - PW);
-}
+}${key.input === "ncthw-u8" ? NORMALIZED_BYTE_FN : ""}
 ${loads}`;
 }
 

@@ -23,3 +23,14 @@ export function packNormalizeTable(lut: Float32Array, source: readonly number[])
   new Float32Array(words.buffer, NORMALIZE_LUT_OFFSET * 4, INPUT_CHANNELS * 256).set(lut);
   return words;
 }
+
+/**
+ * WGSL for the u8 input's loaders (conv3d-gemm's "ncthw-u8", winograd-stem-input's): byte `e`
+ * of the `x` binding (4 bytes per u32 word), normalised for output channel `c` through the table
+ * in the `norm` binding.
+ */
+export const NORMALIZED_BYTE_FN = `
+fn normalizedByte(e: u32, c: u32) -> f32 {
+  let byte = (x[e / 4u] >> ((e % 4u) * 8u)) & 0xffu;
+  return bitcast<f32>(norm[${NORMALIZE_LUT_OFFSET}u + c * 256u + byte]);
+}`;

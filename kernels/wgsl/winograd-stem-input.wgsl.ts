@@ -13,7 +13,7 @@
 // One thread per (row, folded channel), channels fastest.
 
 import { GRID_BUILTINS, LINEAR_WORKGROUP } from "./grid.ts";
-import { NORMALIZE_LUT_OFFSET } from "./input-normalize.ts";
+import { NORMALIZED_BYTE_FN } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { winogradMatrices } from "../../compiler/winograd.ts";
 import { transformSeparably } from "./winograd-code.ts";
@@ -59,14 +59,10 @@ export const winogradStemInput: WgslKernel<WinogradStemInputKey> = {
     }
     const { lines: math, grid } = transformSeparably(BT, [1, 2], { dims: [1, a, a], names });
     const stores = grid.names.map((n, p) => `  vt[vb + ${p}u * pointStride] = ${n};`);
-    const value = u8
-      ? `let e = plane + u32(h) * u.win + u32(w);
-  let byte = (x[e / 4u] >> ((e % 4u) * 8u)) & 0xffu;
-  return bitcast<f32>(norm[${NORMALIZE_LUT_OFFSET}u + ci * 256u + byte]);`
-      : "return x[plane + u32(h) * u.win + u32(w)];";
+    const value = u8 ? "return normalizedByte(plane + u32(h) * u.win + u32(w), ci);" : "return x[plane + u32(h) * u.win + u32(w)];";
     return `${bindingDecls(bindings(key), UNIFORMS)}
 ${constDecls({ M: key.m })}
-${constDecls({ PH: key.padH, PW: key.padW }, "i32")}
+${constDecls({ PH: key.padH, PW: key.padW }, "i32")}${u8 ? NORMALIZED_BYTE_FN : ""}
 
 fn ld(plane: u32, ci: u32, h: i32, w: i32) -> f32 {
   if (h < 0 || h >= i32(u.hin) || w < 0 || w >= i32(u.win)) { return 0.0; }
