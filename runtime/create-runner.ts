@@ -7,6 +7,7 @@ import type { Program } from "../compiler/ir.ts";
 import type { MemoryPlan } from "../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan } from "../compiler/webgpu/build-plan.ts";
 import { packWeights as packWebGpuWeights } from "../compiler/webgpu/weight-layout.ts";
+import { adapterPlanOptions } from "./webgpu/adapter-plan-options.ts";
 import { I3DError } from "../models/errors.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { createWasmRunner } from "./wasm/wasm-runner.ts";
@@ -72,11 +73,7 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   decision.adapter = undefined;
   adapter ??= await acquireGpuAdapter();
   const plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
-    weights: inputs.precision ?? "f32",
-    // a GPU's compiler unrolls constant-bound GEMM loops in well under a second, and GPUs
-    // want larger register blocks than lavapipe's CPU threads
-    unrollK: !adapter.software,
-    largeTiles: !adapter.software,
+    weights: inputs.precision ?? "f32", ...adapterPlanOptions(adapter),
   });
   return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });
 }

@@ -13,6 +13,7 @@ import { bindCheckpoint } from "../../models/checkpoint/bind.ts";
 import { readCheckpoint } from "../../models/checkpoint/pth-reader.ts";
 import { buildGraph } from "../../models/build-graph.ts";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
+import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
 import { parseArgs, parseWinograd } from "./bench-model.ts";
@@ -31,7 +32,7 @@ for (const name of goldenNames()) {
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
     const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, {
-      weights: dtype, unrollK: !adapter.software, largeTiles: !adapter.software, ...winograd,
+      weights: dtype, ...adapterPlanOptions(adapter), ...winograd,
     });
     const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), adapter });
     try {

@@ -29,6 +29,7 @@ import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
 import type { NormalizeParams } from "../../runtime/pipeline/test-pipeline-plan.ts";
 import { rng } from "../../runtime/random-weights.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
+import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import {
@@ -72,8 +73,11 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     if (adapterUsed) adapter = await acquireGpuAdapter();
     adapterUsed = true;
     try {
-      const auto = (o: string) => (args[o] === "auto" ? !adapter.software : args[o] === "1");
-      const model = planModel(spec, input, batch, adapter, { ...planOptions, unrollK: auto("unroll"), largeTiles: auto("large-tiles") });
+      const byAdapter = adapterPlanOptions(adapter);
+      const pick = (o: string, auto: boolean | undefined) => (args[o] === "auto" ? auto : args[o] === "1");
+      const model = planModel(spec, input, batch, adapter, {
+        ...planOptions, unrollK: pick("unroll", byAdapter.unrollK), largeTiles: pick("large-tiles", byAdapter.largeTiles),
+      });
       const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
       return { runner, model };
     } catch (e) {

@@ -8,6 +8,7 @@ import { compile } from "../../compiler/compile.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { chooseGemmTiling, parseTile, tileName } from "../../compiler/webgpu/choose-tiling.ts";
+import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { DEFAULT_LIMITS } from "../../compiler/webgpu/limits.ts";
 import { packEntry, packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import { buildGraph } from "../../models/build-graph.ts";
@@ -96,6 +97,11 @@ test("tiling heuristic with largeTiles (hardware adapters): 8x8 blocks where N a
   assert.equal(chooseGemmTiling(196, 512, 4608, DEFAULT_LIMITS, opts, true).tile, { bm: 32, bn: 32, bk: 8, unrollK: true });
   // N <= 32 keeps bn = 32 whatever the list
   assert.is(chooseGemmTiling(30 * 262144, 24, 64, DEFAULT_LIMITS, opts, true).tile.bn, 32);
+});
+
+test("what the adapter kind decides: unrolled loops and large tiles on hardware, neither on a software rasteriser", () => {
+  assert.equal(adapterPlanOptions({ software: false }), { unrollK: true, largeTiles: true });
+  assert.equal(adapterPlanOptions({ software: true }), { unrollK: false, largeTiles: false });
 });
 
 test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, tn 8); bad ones are refused", () => {
