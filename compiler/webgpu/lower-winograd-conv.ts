@@ -13,11 +13,10 @@
 // The layer report keeps the direct conv's GEMM shape and FLOPs, so GFLOP/s figures stay
 // comparable across algorithms (an effective rate, as the WASM backend reports it).
 
-import { type WinogradGemmKey, winogradGemm } from "../../kernels/wgsl/winograd-gemm.wgsl.ts";
+import type { WinogradGemmKey } from "../../kernels/wgsl/winograd-gemm.wgsl.ts";
 import { winogradInput, WINOGRAD_TRANSFORM_THREADS } from "../../kernels/wgsl/winograd-input.wgsl.ts";
-import { winogradOutput } from "../../kernels/wgsl/winograd-output.wgsl.ts";
+import type { WinogradOutputKey } from "../../kernels/wgsl/winograd-output.wgsl.ts";
 import { winogradGeometry, type WinogradShape } from "../../kernels/wgsl/winograd-code.ts";
-import { gemmThreads, gemmWorkgroupBytes, gemmWorkgroups } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { gridFor } from "../../kernels/wgsl/grid.ts";
 import type { ConvOp } from "../ir.ts";
 import { winogradAxesOf } from "../winograd.ts";
@@ -25,6 +24,7 @@ import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
 import { balanceChunks, chunkLabel, planChunks } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
 import type { LayerReport } from "./plan.ts";
+import { alignScratch, emitWinogradProducts, winogradScratch } from "./winograd-products.ts";
 
 /** Winograd tile sizes per conv kind: 0 = direct conv; defaults in build-plan.ts */
 export interface WinogradOptions {
@@ -68,11 +68,6 @@ export function winogradShapeOf(ctx: LowerContext, op: ConvOp): WinogradShape | 
   return cost(m) <= (2 / 3) * direct ? { axes, m, r: 3 } : undefined;
 }
 
-/** scratch offsets round up to 64 elements (256 bytes: any binding may start there) */
-export function alignScratch(elements: number): number {
-  return Math.ceil(elements / 64) * 64;
-}
-
 export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | undefined {
   const shape = winogradShapeOf(ctx, op);
   if (!shape) return undefined;
@@ -86,24 +81,22 @@ export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | 
   const vPerView = g.points * tilesPerView * cin, moPerView = g.points * tilesPerView * cout;
   const maxWin = em.maxWindowElements;
   const maxWg = ctx.limits.maxComputeWorkgroupsPerDimension;
-  const align = alignScratch;
   const fits = (views: number) =>
     views * Math.max(xPerView, yPerView, vPerView, moPerView) <= maxWin &&
-    (align(views * vPerView) + views * moPerView) * 4 <= ctx.winograd.scratchBytes &&
+    (alignScratch(views * vPerView) + views * moPerView) * 4 <= ctx.winograd.scratchBytes &&
     Math.ceil((views * tilesPerView) / 32) <= maxWg;
   if (!fits(1)) return undefined;
   const chunks = balanceChunks(planChunks(ys.n, 1, (views) => fits(views), op.name), ys.n, 1);
 
   const maxTiles = Math.max(...chunks.map((c) => c.views * tilesPerView));
   const tiling = chooseGemmTiling(maxTiles * g.points, cout, cin, ctx.limits, { ...ctx.tiling, scratchLimitBytes: 0 }, false);
-  const f16 = ctx.weights.dtype === "f16";
   const bpe = ctx.weights.bytesPerElement;
   const w = em.weight(ctx.weights.add(op.weight, program.constants[op.weight].shape, "winograd-kn", shape), bpe);
   const bias = op.bias ? em.weight(ctx.weights.add(op.bias, program.constants[op.bias].shape, "vector"), bpe) : undefined;
   const xOff = tensorOffset(ctx, op.inputs[0]), yOff = tensorOffset(ctx, op.output);
   const rOff = op.residual ? tensorOffset(ctx, op.residual) : 0;
-  const gemmKey: WinogradGemmKey = { tile: tiling.tile, aVec4: cin % 4 === 0, nVec4: cout % 4 === 0, weights: f16 ? "f16" : "f32" };
-  const outKey = { ...shape, bias: !!op.bias, residual: !!op.residual, relu: op.relu, weights: gemmKey.weights };
+  const gemmKey: WinogradGemmKey = { tile: tiling.tile, aVec4: cin % 4 === 0, nVec4: cout % 4 === 0, weights: ctx.weights.dtype };
+  const outKey: WinogradOutputKey = { ...shape, bias: !!op.bias, residual: !!op.residual, relu: op.relu, weights: gemmKey.weights };
 
   let first = -1, last = -1;
   for (const c of chunks) {
@@ -112,24 +105,15 @@ export function lowerWinogradConv(ctx: LowerContext, op: ConvOp): LayerReport | 
     const x = em.window("arena", xOff + c.v0 * xPerView, xOff + (c.v0 + c.views) * xPerView);
     const y = em.window("arena", yOff + c.v0 * yPerView, yOff + (c.v0 + c.views) * yPerView);
     const res = op.residual ? em.window("arena", rOff + c.v0 * yPerView, rOff + (c.v0 + c.views) * yPerView) : undefined;
-    const vElems = g.points * tiles * cin, moStart = align(vElems);
-    const vt = em.window("scratch", 0, vElems);
-    const mo = em.window("scratch", moStart, moStart + g.points * tiles * cout);
-    const geometry = { tilesT, tilesH, tilesW, tiles };
-    const inItems = tiles * cin, outItems = tiles * cout;
+    const { vt, mo } = winogradScratch(em, g.points * tiles * cin, g.points * tiles * cout);
+    const inItems = tiles * cin;
     const a = em.dispatch(winogradInput, shape, `${label} winograd input`, { x, vt }, {
-      items: inItems, cin, tin: xs.t, hin: xs.h, win: xs.w, ...geometry, xBase: x.base, vBase: vt.base,
+      items: inItems, cin, tin: xs.t, hin: xs.h, win: xs.w, tilesT, tilesH, tilesW, tiles, xBase: x.base, vBase: vt.base,
     }, gridFor(Math.ceil(inItems / WINOGRAD_TRANSFORM_THREADS)), WINOGRAD_TRANSFORM_THREADS);
-    em.dispatch(winogradGemm, gemmKey, `${label} winograd gemm`, { vt, w, mo }, {
-      M: tiles, N: cout, K: cin, kSplit: 0, kStep: tiling.tile.bk, vBase: vt.base, wBase: w.base, oBase: mo.base,
-    }, gemmWorkgroups(tiling.tile, tiles, cout, g.points), gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile));
-    const windows: Record<string, typeof x> = { mo, y };
-    if (bias) windows.bias = bias;
-    if (res) windows.res = res;
-    last = em.dispatch(winogradOutput, outKey, `${label} winograd output`, windows, {
-      items: outItems, N: cout, tout: ys.t, hout: ys.h, wout: ys.w, ...geometry,
-      oBase: mo.base, bBase: bias?.base ?? 0, rBase: res?.base ?? 0, yBase: y.base,
-    }, gridFor(Math.ceil(outItems / WINOGRAD_TRANSFORM_THREADS)), WINOGRAD_TRANSFORM_THREADS);
+    last = emitWinogradProducts(em, label, {
+      gemmKey, outKey, points: g.points, rows: tiles, K: cin, N: cout, vt, mo, w, y, bias, res,
+      out: { tout: ys.t, hout: ys.h, wout: ys.w, tilesT, tilesH, tilesW },
+    });
     if (first < 0) first = a;
   }
   const m = ys.n * ys.t * ys.h * ys.w, K = cin * op.kernel[0] * op.kernel[1] * op.kernel[2];

@@ -13,19 +13,18 @@
 // and F(4x4, 4x4) by 1.3e-3 (compiler/winograd.ts), against a 1e-3 tolerance.
 // The u8 input mode gets a twin of each input-transform dispatch (plan.input.u8).
 
-import { winogradGemm, type WinogradGemmKey } from "../../kernels/wgsl/winograd-gemm.wgsl.ts";
+import type { WinogradGemmKey } from "../../kernels/wgsl/winograd-gemm.wgsl.ts";
 import { WINOGRAD_TRANSFORM_THREADS } from "../../kernels/wgsl/winograd-input.wgsl.ts";
-import { winogradOutput } from "../../kernels/wgsl/winograd-output.wgsl.ts";
+import type { WinogradOutputKey } from "../../kernels/wgsl/winograd-output.wgsl.ts";
 import { winogradStemInput, type WinogradStemInputKey } from "../../kernels/wgsl/winograd-stem-input.wgsl.ts";
-import { gemmThreads, gemmWorkgroupBytes, gemmWorkgroups } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { gridFor } from "../../kernels/wgsl/grid.ts";
 import type { ConvOp } from "../ir.ts";
 import { winogradMatrices } from "../winograd.ts";
 import { chooseGemmTiling, tileName } from "./choose-tiling.ts";
 import { balanceChunks, chunkLabel, inputTimes, maxInputTimes, planChunks, type TimeWindow } from "./chunks.ts";
 import { type LowerContext, tensorOffset } from "./lower-context.ts";
-import { alignScratch } from "./lower-winograd-conv.ts";
 import type { LayerReport } from "./plan.ts";
+import { alignScratch, emitWinogradProducts, winogradScratch } from "./winograd-products.ts";
 
 /** F(m x m, r x r) for this stem under the options, if it is one and it pays */
 export function winogradStemShape(ctx: LowerContext, op: ConvOp): { m: number; r: number } | undefined {
@@ -78,7 +77,7 @@ export function lowerWinogradStem(ctx: LowerContext, op: ConvOp): LayerReport | 
   const xOff = tensorOffset(ctx, op.inputs[0]), yOff = tensorOffset(ctx, op.output);
   const inKey: WinogradStemInputKey = { m, r, input: "ncthw", padH: ph, padW: pw };
   const gemmKey: WinogradGemmKey = { tile: tiling.tile, aVec4: true, nVec4: cout % 4 === 0, weights, tGather: { st } };
-  const outKey = { axes: "hw" as const, m, r, bias: !!op.bias, residual: false, relu: op.relu, weights };
+  const outKey: WinogradOutputKey = { axes: "hw", m, r, bias: !!op.bias, residual: false, relu: op.relu, weights };
 
   let first = -1, last = -1;
   for (const c of chunks) {
@@ -88,9 +87,7 @@ export function lowerWinogradStem(ctx: LowerContext, op: ConvOp): LayerReport | 
     const x = em.window("arena", xOff + c.v0 * xPerView, xOff + (c.v0 + c.views) * xPerView);
     const yStart = yOff + (c.v0 * ys.t + c.r0) * yPerRow;
     const y = em.window("arena", yStart, yStart + c.views * c.rows * yPerRow);
-    const vElems = points * vRows * c2, moStart = alignScratch(vElems);
-    const vt = em.window("scratch", 0, vElems);
-    const mo = em.window("scratch", moStart, moStart + points * rows * cout);
+    const { vt, mo } = winogradScratch(em, points * vRows * c2, points * rows * cout);
     const inItems = vRows * c2;
     const inUniforms = {
       items: inItems, cin, tin: xs.t, hin: xs.h, win: xs.w, tilesH, tilesW, frames, tLo: lo, rows: vRows, xBase: x.base, vBase: vt.base,
@@ -106,16 +103,11 @@ export function lowerWinogradStem(ctx: LowerContext, op: ConvOp): LayerReport | 
           { x: xb, norm: em.normalizeTable(), vt }, { ...inUniforms, xBase: xb.base }, inGrid, WINOGRAD_TRANSFORM_THREADS),
       });
     }
-    em.dispatch(winogradGemm, gemmKey, `${label} winograd gemm`, { vt, w, mo }, {
-      M: rows, N: cout, K, kSplit: 0, kStep: tiling.tile.bk, vBase: vt.base, wBase: w.base, oBase: mo.base,
-      channels: c2, frames, tout: c.rows, tiles, vRows, tShift: c.r0 * st - pt - lo,
-    }, gemmWorkgroups(tiling.tile, rows, cout, points), gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile));
-    const windows: Record<string, typeof x> = { mo, y };
-    if (bias) windows.bias = bias;
-    last = em.dispatch(winogradOutput, outKey, `${label} winograd output`, windows, {
-      items: rows * cout, N: cout, tout: c.rows, hout: ys.h, wout: ys.w, tilesT: c.rows, tilesH, tilesW, tiles: rows,
-      oBase: mo.base, bBase: bias?.base ?? 0, rBase: 0, yBase: y.base,
-    }, gridFor(Math.ceil((rows * cout) / WINOGRAD_TRANSFORM_THREADS)), WINOGRAD_TRANSFORM_THREADS);
+    last = emitWinogradProducts(em, label, {
+      gemmKey, outKey, points, rows, K, N: cout, vt, mo, w, y, bias,
+      gather: { channels: c2, frames, tout: c.rows, tiles, vRows, tShift: c.r0 * st - pt - lo },
+      out: { tout: c.rows, hout: ys.h, wout: ys.w, tilesT: c.rows, tilesH, tilesW },
+    });
     if (first < 0) first = idx;
   }
   const outputs = ys.n * ys.t * ys.h * ys.w, Kd = cin * kt * op.kernel[1] * op.kernel[2];
