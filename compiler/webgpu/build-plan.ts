@@ -106,8 +106,9 @@ export function buildWebGpuPlan(
   const weights = new WeightLayoutBuilder(dtype, limits.maxBufferSize, limits.maxStorageBufferBindingSize);
   const ctx: LowerContext = {
     program, memory, em, weights, limits,
-    tiling: { targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile, unrollK: options.unrollK,
-      largeTiles: options.largeTiles,
+    tiling: {
+      targetWorkgroups: options.targetWorkgroups ?? 256, splitK: options.splitK, tile: options.tile,
+      unrollK: options.unrollK, largeTiles: options.largeTiles,
     },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
     winograd: {
