@@ -8,6 +8,7 @@
 // writable bindings of one buffer in a dispatch.
 
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
+import { matrixLoadA } from "./gemm-operands.ts";
 import { bindingDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 
 export interface BatchedMatmulKey {
@@ -37,25 +38,6 @@ function bindings(key: BatchedMatmulKey): StorageBinding[] {
   }
   list.push({ role: "c", element: key.cVec4 ? "vec4<f32>" : "f32", access: "read_write" });
   return list;
-}
-
-function aHook(key: BatchedMatmulKey): string {
-  const load = key.aVec4
-    ? "if (!r.ok || k >= u.K) { return vec4<f32>(0.0); }\n  return a[(r.base + k) / 4u];"
-    : `if (!r.ok) { return vec4<f32>(0.0); }
-  var v = vec4<f32>(0.0);
-  for (var j = 0u; j < 4u; j++) {
-    if (k + j < u.K) { v[j] = a[r.base + k + j]; }
-  }
-  return v;`;
-  return `
-struct ARow { ok: bool, base: u32 }
-fn aRow(m: u32, z: u32) -> ARow {
-  return ARow(m < u.M, u.aBase + z * u.aZ + m * u.lda);
-}
-fn loadA(r: ARow, k: u32) -> vec4<f32> {
-  ${load}
-}`;
 }
 
 function bHook(key: BatchedMatmulKey): string {
@@ -104,6 +86,8 @@ export const batchedMatmul: WgslKernel<BatchedMatmulKey> = {
   source(key) {
     if (key.bFromA && key.bVec4) throw new Error("batched-matmul: bFromA reads B through A's scalar binding");
     return bindingDecls(bindings(key), UNIFORMS) + "\n" +
-      gemmCoreSource(key.tile, "batch", { a: aHook(key), b: bHook(key), c: cHook(key) });
+      gemmCoreSource(key.tile, "batch", {
+        a: matrixLoadA("a", key.aVec4, "u.aBase + z * u.aZ + m * u.lda"), b: bHook(key), c: cHook(key),
+      });
   },
 };

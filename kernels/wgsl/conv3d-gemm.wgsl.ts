@@ -28,7 +28,7 @@ import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.t
 import { NORMALIZED_BYTE_FN } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { OUTPUT_POSITION_FN } from "./output-position.ts";
-import { weightMatrixLoadB } from "./weight-matrix-b.ts";
+import { weightMatrixLoadB } from "./gemm-operands.ts";
 
 export type ConvInput = "nthwc" | "nthwc-vec4" | "pointwise" | "pointwise-vec4" | "ncthw" | "ncthw-u8";
 

@@ -11,7 +11,7 @@
 // input frames per view (winograd-stem-input.wgsl.ts) and tShift places the chunk.
 
 import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
-import { weightMatrixLoadB } from "./weight-matrix-b.ts";
+import { matrixLoadA, weightMatrixLoadB } from "./gemm-operands.ts";
 import { bindingDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 
 export interface WinogradGemmKey {
@@ -68,25 +68,6 @@ fn loadA(r: ARow, k: u32) -> vec4<f32> {
 }`;
 }
 
-function aHook(key: WinogradGemmKey): string {
-  if (key.tGather) return gatherHook(key.tGather.st);
-  const load = key.aVec4
-    ? "if (!r.ok || k >= u.K) { return vec4<f32>(0.0); }\n  return vt[(r.base + k) / 4u];"
-    : `if (!r.ok) { return vec4<f32>(0.0); }
-  var q = vec4<f32>(0.0);
-  for (var j = 0u; j < 4u; j++) {
-    if (k + j < u.K) { q[j] = vt[r.base + k + j]; }
-  }
-  return q;`;
-  return `
-struct ARow { ok: bool, base: u32 }
-fn aRow(m: u32, z: u32) -> ARow {
-  return ARow(m < u.M, u.vBase + (z * u.M + m) * u.K);
-}
-fn loadA(r: ARow, k: u32) -> vec4<f32> {
-  ${load}
-}`;
-}
 
 function cHook(key: WinogradGemmKey): string {
   const store = key.nVec4
@@ -109,6 +90,10 @@ export const winogradGemm: WgslKernel<WinogradGemmKey> = {
     if (key.tGather && !key.aVec4) throw new Error("internal: the t-gather A loader reads vec4s (4 x cin folded channels)");
     const header = key.weights === "f16" ? "enable f16;\n" : "";
     return header + bindingDecls(bindings(key), uniforms(key)) + "\n" +
-      gemmCoreSource(key.tile, "batch", { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase + z * u.K * u.N"), c: cHook(key) });
+      gemmCoreSource(key.tile, "batch", {
+        a: key.tGather ? gatherHook(key.tGather.st) : matrixLoadA("vt", key.aVec4, "u.vBase + (z * u.M + m) * u.K"),
+        b: weightMatrixLoadB(key.nVec4, "u.wBase + z * u.K * u.N"),
+        c: cHook(key),
+      });
   },
 };
