@@ -5,7 +5,7 @@
 
 import type { Program } from "../compiler/ir.ts";
 import type { MemoryPlan } from "../compiler/passes/plan-memory.ts";
-import { buildWebGpuPlan } from "../compiler/webgpu/build-plan.ts";
+import { buildWebGpuPlan, type WebGpuPlanOptions } from "../compiler/webgpu/build-plan.ts";
 import { packWeights as packWebGpuWeights } from "../compiler/webgpu/weight-layout.ts";
 import { adapterPlanOptions } from "./webgpu/adapter-plan-options.ts";
 import { I3DError } from "../models/errors.ts";
@@ -13,6 +13,7 @@ import type { BackendName, ModelRunner } from "./backend.ts";
 import { createWasmRunner } from "./wasm/wasm-runner.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "./webgpu/acquire-gpu.ts";
 import { probeAdapterQuietly } from "./webgpu/probe-adapter.ts";
+import { readTunedTiles, tuningKey } from "./webgpu/tuned-tiles-cache.ts";
 import { createWebGpuRunner } from "./webgpu/webgpu-runner.ts";
 
 export type BackendChoice = BackendName | "auto";
@@ -59,6 +60,13 @@ export interface RunnerInputs {
   precision?: "f32" | "f16";
   /** WASM: record per-step times of each run (benchmarks) */
   profile?: boolean;
+  /**
+   * WebGPU: use the GEMM tiles `i3d tune` cached for this adapter and plan, when there are any
+   * (runtime/webgpu/tuned-tiles-cache.ts); default true
+   */
+  tunedTiles?: boolean;
+  /** WebGPU: told the cache file when tuned tiles are used */
+  onTunedTiles?: (path: string) => void;
 }
 
 export async function createRunner(decision: BackendDecision, inputs: RunnerInputs): Promise<ModelRunner> {
@@ -72,8 +80,17 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   let adapter = decision.adapter;
   decision.adapter = undefined;
   adapter ??= await acquireGpuAdapter();
-  const plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
-    weights: inputs.precision ?? "f32", ...adapterPlanOptions(adapter),
-  });
+  const options: WebGpuPlanOptions = { weights: inputs.precision ?? "f32", ...adapterPlanOptions(adapter) };
+  let plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, options);
+  const tuned = inputs.tunedTiles === false ? undefined : await readTunedTiles(tuningKey(adapter, plan));
+  if (tuned) {
+    try {
+      plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, { ...options, layerTiles: tuned.tiles });
+      inputs.onTunedTiles?.(tuned.path);
+    } catch (e) {
+      // a cached file is a hint: one this plan refuses leaves the heuristic's plan
+      if (!(e instanceof I3DError)) throw e;
+    }
+  }
   return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });
 }

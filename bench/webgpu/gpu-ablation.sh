@@ -1,7 +1,8 @@
 #!/bin/sh
 # The WebGPU speed-ups one by one on this machine's GPU: the 30-view protocol (gpu-check.ts,
 # u8 input through staging, 5 videos) with the runtime's defaults for a hardware adapter, then
-# with each change switched off alone, the configuration of the first H200 run (all off), two
+# with each conv's GEMM tile tuned on this GPU first (what `i3d tune` caches), then with each
+# change switched off alone, the configuration of the first H200 run (all off), two
 # other Winograd choices, and the goldens with and without the Winograd convs.
 # Usage: bench/webgpu/gpu-ablation.sh [LOG]   (LOG: where the full gpu-check output goes)
 # GPU_CHECK / GOLDEN_CHECK override how the two scripts run (e.g. esbuild bundles under another
@@ -15,10 +16,14 @@ GOLDEN_CHECK=${GOLDEN_CHECK:-"node tools/node-ts.js bench/webgpu/golden-check.ts
 LOG=${1:-/dev/null}
 run() {
   echo "== $1"; shift
-  timeout 100 $GPU_CHECK --videos 5 --input u8 --upload staging "$@" $GPU_CHECK_ARGS 2>&1 | grep -v "^Warning" | tee -a "$LOG" |
-    grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror"
+  timeout "${LIMIT:-100}" $GPU_CHECK --videos 5 --input u8 --upload staging "$@" $GPU_CHECK_ARGS 2>&1 | grep -v "^Warning" | tee -a "$LOG" |
+    grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror|^tune|^  backbone"
 }
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
+LIMIT=240
+run "defaults with tuned GEMM tiles (5 candidates and the heuristic's, best of 2 per layer)" --tune 1 \
+  --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
+LIMIT=100
 run "1 batch in flight" --depth 1
 run "no Winograd" --winograd 0,0,0
 run "Winograd 1x3x3 only" --winograd 4,0,0

@@ -21,9 +21,14 @@
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
 //          choice: on for hardware adapters) --large-tiles auto|0|1 (8x8 / 8x4 register-block tiles
 //          tried first; auto = on for hardware adapters)
+//          --tune 0|1 (first tune each conv's GEMM tile on this GPU, as `i3d tune` does, and time
+//          the tuned plan; the tuning's per-layer table is printed) --tune-tiles T1,T2,... (the
+//          candidates; default runtime/webgpu/tune-tiles.ts TUNE_CANDIDATES) --tune-iterations 2
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
+import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
 import type { NormalizeParams } from "../../runtime/pipeline/test-pipeline-plan.ts";
@@ -31,7 +36,10 @@ import { rng } from "../../runtime/random-weights.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
+import { openTuningDevice, tunedMs, tuneLayerTiles } from "../../runtime/webgpu/tune-tiles.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
+import { materializeConstants } from "../../compiler/materialize-constants.ts";
+import { randomWeights } from "../../spec/helpers/random.ts";
 import {
   DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomPackedWeights,
 } from "./bench-model.ts";
@@ -39,7 +47,7 @@ import {
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
   weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
-  winograd: "", unroll: "auto", "large-tiles": "auto",
+  winograd: "", unroll: "auto", "large-tiles": "auto", tune: "0", "tune-tiles": "", "tune-iterations": "2",
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
@@ -75,9 +83,14 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     try {
       const byAdapter = adapterPlanOptions(adapter);
       const pick = (o: string, auto: boolean | undefined) => (args[o] === "auto" ? auto : args[o] === "1");
-      const model = planModel(spec, input, batch, adapter, {
+      const options = {
         ...planOptions, unrollK: pick("unroll", byAdapter.unrollK), largeTiles: pick("large-tiles", byAdapter.largeTiles),
-      });
+      };
+      let model = planModel(spec, input, batch, adapter, options);
+      if (args.tune === "1") {
+        model = await tuned(model, options);
+        adapter = await acquireGpuAdapter();
+      }
       const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
       return { runner, model };
     } catch (e) {
@@ -86,6 +99,31 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     }
   }
   throw new I3DError("device", "no batch size fits this GPU");
+}
+
+/** the model's plan with each layer's GEMM tile tuned on this GPU (a device of its own, closed after) */
+async function tuned(model: PlannedModel, options: Parameters<typeof planModel>[4]): Promise<PlannedModel> {
+  const t0 = performance.now();
+  const gpu = await openTuningDevice(adapter, model.plan);
+  try {
+    const memory = planMemory(model.program);
+    const buildPlan = (extra: object) => buildWebGpuPlan(model.program, memory, adapter.limits, adapter.features, { ...options, ...extra });
+    const tuning = await tuneLayerTiles({
+      buildPlan, constants: materializeConstants(model.program, randomWeights(model.graph, 1)), device: gpu,
+      candidates: args["tune-tiles"] ? args["tune-tiles"].split(",").map(parseTile) : undefined,
+      iterations: Number(args["tune-iterations"]), onProgress: (l) => console.log(`tune: ${l}`),
+    });
+    const sums = tunedMs(tuning);
+    console.log(`tune: ${((performance.now() - t0) / 1000).toFixed(1)} s; sum of layer times ${sums.heuristic.toFixed(2)} ms heuristic -> ` +
+      `${sums.tuned.toFixed(2)} ms tuned; ${Object.keys(tuning.layerTiles).length} layer(s) retiled:`);
+    for (const l of tuning.layers.filter((l) => l.chosen)) {
+      console.log(`  ${l.name.padEnd(40)} ${l.heuristic.variant.padEnd(44)} ${l.heuristic.ms.toFixed(2).padStart(8)} ms -> ` +
+        `${l.chosen!.padEnd(14)} ${l.candidates[l.chosen!].toFixed(2).padStart(8)} ms`);
+    }
+    return { ...model, plan: buildPlan({ layerTiles: tuning.layerTiles }) };
+  } finally {
+    gpu.destroy();
+  }
 }
 
 let batches = Number(args.batch) > 0

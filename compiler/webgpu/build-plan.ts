@@ -4,10 +4,11 @@
 // it anywhere and tests can inspect the result.
 
 import { I3DError } from "../../models/errors.ts";
-import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { checkTile, type GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { INPUT_CHANNELS, NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
+import { tileFits, tileText } from "./choose-tiling.ts";
 import { PlanEmitter } from "./emitter.ts";
 import { DEFAULT_LIMITS, type GpuLimits, gpuLimitsFrom } from "./limits.ts";
 import type { LowerContext } from "./lower-context.ts";
@@ -27,6 +28,12 @@ export interface WebGpuPlanOptions {
   splitK?: number;
   /** force one GEMM tile on every conv and attention product */
   tile?: GemmTile;
+  /**
+   * per layer (a conv's or non-local attention's op name), the GEMM tile its dispatches use
+   * instead of the heuristic's or `tile`: what `i3d tune` measured fastest on an adapter
+   * (runtime/webgpu/tune-tiles.ts). Split-K stays the heuristic's for that tile.
+   */
+  layerTiles?: Readonly<Record<string, GemmTile>>;
   /**
    * GEMM K loops with a constant bound, which a GPU's compiler unrolls (GemmTile.unrollK);
    * default false, since lavapipe then compiles for tens of seconds: the runtime sets it for
@@ -67,6 +74,30 @@ export interface WebGpuPlanOptions {
 }
 
 const MIB = 1024 * 1024;
+
+/** the layers whose GEMM tile is layerTiles' to choose, each tile checked against the limits */
+function checkLayerTiles(
+  program: Program, limits: GpuLimits, layerTiles: Readonly<Record<string, GemmTile>>,
+): Map<string, GemmTile> {
+  const out = new Map<string, GemmTile>();
+  const gemmOps = new Set(program.ops.filter((op) => op.kind === "conv" || op.kind === "attention").map((op) => op.name));
+  for (const [name, tile] of Object.entries(layerTiles)) {
+    if (!gemmOps.has(name)) throw new I3DError("config", `layerTiles names "${name}", which is no conv or attention layer of this model`);
+    try {
+      if (typeof tile !== "object" || tile === null || ![tile.bm, tile.bn, tile.bk].every(Number.isInteger)) {
+        throw new Error("a tile needs integer bm, bn and bk");
+      }
+      checkTile(tile);
+    } catch (e) {
+      throw new I3DError("config", `layerTiles' tile for ${name}: ${(e as Error).message}`);
+    }
+    if (!tileFits(tile, limits)) {
+      throw new I3DError("device", `layerTiles' tile ${tileText(tile)} for ${name} needs more threads or workgroup memory than the adapter offers`);
+    }
+    out.set(name, { bm: tile.bm, bn: tile.bn, bk: tile.bk, ...(tile.tm ? { tm: tile.tm } : {}), ...(tile.tn ? { tn: tile.tn } : {}) });
+  }
+  return out;
+}
 
 function arenaTensor(memory: MemoryPlan, name: string): ArenaTensor {
   const p = memory.placements[name];
@@ -117,12 +148,15 @@ export function buildWebGpuPlan(
     },
     u8Dispatches: u8Input ? [] : null,
   };
+  const layerTiles = checkLayerTiles(program, limits, options.layerTiles ?? {});
   const layers: LayerReport[] = [];
   for (const op of program.ops) {
+    const tile = layerTiles.get(op.name);
+    const opCtx: LowerContext = tile ? { ...ctx, tiling: { ...ctx.tiling, tile } } : ctx;
     switch (op.kind) {
-      case "conv": layers.push(lowerConv(ctx, op)); break;
+      case "conv": layers.push(lowerConv(opCtx, op)); break;
       case "max_pool": layers.push(lowerMaxPool(ctx, op)); break;
-      case "attention": layers.push(lowerAttention(ctx, op)); break;
+      case "attention": layers.push(lowerAttention(opCtx, op)); break;
       case "head": layers.push(lowerHead(ctx, op)); break;
       default: throw new Error(`internal: no WebGPU lowering for ${op.kind}`);
     }

@@ -108,6 +108,12 @@ export function tileName(t: GemmTile): string {
   return `${t.bm}x${t.bn}x${t.bk}${t.tm && t.tm !== 4 ? ` tm${t.tm}` : ""}${t.tn && t.tn !== 4 ? ` tn${t.tn}` : ""}${t.unrollK ? " unrolled" : ""}`;
 }
 
+/** a tile as parseTile reads it: "64x64x16", "128x64x8x8" (tm 8), "64x128x8x4x8" (tn 8) */
+export function tileText(t: GemmTile): string {
+  const tm = t.tm ?? 4, tn = t.tn ?? 4;
+  return `${t.bm}x${t.bn}x${t.bk}${tm !== 4 || tn !== 4 ? `x${tm}` : ""}${tn !== 4 ? `x${tn}` : ""}`;
+}
+
 /** "64x64x16", "128x64x8x8" or "128x128x8x8x8" (bm x bn x bk [x tm [x tn]]) -> GemmTile */
 export function parseTile(text: string): GemmTile {
   const p = text.split("x").map(Number);

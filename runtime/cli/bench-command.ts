@@ -78,13 +78,16 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const program = compile(graph);
   const memoryPlan = planMemory(program);
+  let tuned: string | undefined;
   const runner = await createRunner(decision, {
     program, memoryPlan, constants: materializeConstants(program, weights), threads, profile: values.layers,
+    onTunedTiles: (path) => { tuned = path; },
   });
   const macsPerView = countMacs(graph) / batch;
   const log = (line: string) => values.json || process.stderr.write(`${line}\n`);
   try {
-    log(`bench: ${config.name}, ${views} views of ${clip.join("x")}, ${runner.device}, batch ${batch}`);
+    log(`bench: ${config.name}, ${views} views of ${clip.join("x")}, ${runner.device}, batch ${batch}` +
+      (tuned ? `, GEMM tiles tuned by i3d tune (${tuned})` : ""));
     let prepareMs: number | undefined;
     let input: Float32Array;
     if (values.video) {
@@ -126,6 +129,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const ours = {
       backend: runner.backend,
       device: runner.device,
+      ...(tuned ? { tuned_tiles: tuned } : {}),
       input: gpu ? "u8 frames, normalised on the GPU" : "float32",
       sec_per_view: secPerView,
       videos_per_sec: 1 / (secPerView * 30),

@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { compile } from "../../compiler/compile.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
-import { chooseGemmTiling, parseTile, tileName } from "../../compiler/webgpu/choose-tiling.ts";
+import { chooseGemmTiling, parseTile, tileName, tileText } from "../../compiler/webgpu/choose-tiling.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { DEFAULT_LIMITS } from "../../compiler/webgpu/limits.ts";
 import { packEntry, packWeights } from "../../compiler/webgpu/weight-layout.ts";
@@ -111,6 +111,43 @@ test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, t
   assert.is(tileName(parseTile("128x128x8x8x8")), "128x128x8 tm8 tn8");
   assert.is(tileName(parseTile("64x64x8x4x8")), "64x64x8 tn8");
   for (const bad of ["64x64", "64x64x8x8x8x8", "64x64x6", "64xx8"]) assert.throws(() => parseTile(bad), /tile must look like/);
+  for (const text of ["64x64x16", "128x64x8x8", "128x128x8x8x8", "64x128x8x4x8", "32x32x8"]) assert.is(tileText(parseTile(text)), text);
+});
+
+test("layerTiles: the named layers take their tile (Winograd, direct, attention), the others the heuristic's", () => {
+  const { program, memory } = r50(2, "embedded_gaussian", [3, 8, 64, 64]);
+  const base = buildWebGpuPlan(program, memory);
+  const wino = base.layers.find((l) => l.variant.startsWith("winograd"))!;
+  const direct = base.layers.find((l) => l.kind === "conv" && !l.variant.startsWith("winograd"))!;
+  const att = base.layers.find((l) => l.kind === "attention")!;
+  const tile = { bm: 32, bn: 64, bk: 8, tn: 8 };
+  const tuned = buildWebGpuPlan(program, memory, undefined, [], {
+    layerTiles: { [wino.name]: tile, [direct.name]: tile, [att.name]: tile },
+  });
+  const variant = (p: typeof base, name: string) => p.layers.find((l) => l.name === name)!.variant;
+  for (const name of [wino.name, direct.name]) assert.match(variant(tuned, name), / 32x64x8 tn8/);
+  assert.match(variant(tuned, att.name), /scores 32x64x8 tn8 output 32x64x8 tn8/);
+  // a tiled dispatch's workgroup count follows the tile: N tiles of 64 columns
+  const untouched = base.layers.filter((l) => ![wino.name, direct.name, att.name].includes(l.name));
+  for (const l of untouched) assert.is(variant(tuned, l.name), l.variant);
+  assert.equal(tuned.memory.weightBytes, base.memory.weightBytes);
+  // unrollK still applies to a layer's own tile
+  const unrolled = buildWebGpuPlan(program, memory, undefined, [], { unrollK: true, layerTiles: { [direct.name]: tile } });
+  assert.match(variant(unrolled, direct.name), /32x64x8 tn8 unrolled/);
+});
+
+test("layerTiles: unknown layers, malformed tiles and tiles the adapter cannot run are clear errors", () => {
+  const { program, memory } = r50(1, undefined, [3, 8, 64, 64]);
+  const conv = program.ops.find((op) => op.kind === "conv")!.name;
+  const pool = program.ops.find((op) => op.kind === "max_pool")!.name;
+  const kind = (k: string) => (e: unknown) => e instanceof I3DError && e.kind === k;
+  assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { nope: { bm: 32, bn: 32, bk: 8 } } }), kind("config"));
+  assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { [pool]: { bm: 32, bn: 32, bk: 8 } } }), kind("config"));
+  for (const bad of [{ bm: 30, bn: 32, bk: 8 }, { bn: 32, bk: 8 }, null, { bm: 32, bn: 32, bk: 8, tm: 3 }]) {
+    assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { [conv]: bad as never } }), kind("config"));
+  }
+  // 128x128 with 4x4 blocks = 1024 threads, over the default 256
+  assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { [conv]: { bm: 128, bn: 128, bk: 8 } } }), kind("device"));
 });
 
 test("u8 input mode: a u8 twin of every stem dispatch, reading bytes inside the input's region; off on request or for cin != 3", () => {

@@ -1,0 +1,193 @@
+// Measures which GEMM tile each layer should use on this adapter, instead of trusting the
+// heuristic (compiler/webgpu/choose-tiling.ts), whose numbers come from one machine. Each
+// candidate tile is forced on every layer in turn (one plan and runner per candidate, on one
+// shared device), every layer is timed on its own (WebGpuRunner.profile, best of a few runs),
+// and each conv / attention layer keeps the candidate that was fastest for it. The result is
+// the plan option layerTiles; the heuristic's own choice is timed too and wins unless a
+// candidate beats it by more than the noise margin, so tuning never picks a tile on noise.
+// Slow (one pipeline compile per layer per candidate): `i3d tune` runs it once per adapter and
+// model shape and caches the answer (tuned-tiles-cache.ts).
+
+import { LARGE_TILE_CANDIDATES, TILE_CANDIDATES, tileFits, tileText } from "../../compiler/webgpu/choose-tiling.ts";
+import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
+import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
+import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
+import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
+import { I3DError } from "../../models/errors.ts";
+import { randomNormal } from "../random-weights.ts";
+import { type GpuAdapterHandle, type GpuDeviceHandle, openGpuDevice } from "./acquire-gpu.ts";
+import { createWebGpuRunner, type LayerTiming } from "./webgpu-runner.ts";
+
+/**
+ * Tiles tuning tries beyond the heuristic's lists: the 8x8 register blocks with a deeper K step
+ * (fewer barriers per FMA) and a wide 4x8 block for layers with many output channels.
+ */
+export const EXTRA_TUNE_CANDIDATES: readonly GemmTile[] = [
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  { bm: 64, bn: 128, bk: 8, tn: 8 },
+  { bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 },
+];
+
+/** every tile tuning tries by default: the heuristic's lists and the extras */
+export const TUNE_CANDIDATES: readonly GemmTile[] = [...LARGE_TILE_CANDIDATES, ...EXTRA_TUNE_CANDIDATES, ...TILE_CANDIDATES];
+
+/** a candidate must beat the heuristic's time by this fraction to replace it */
+export const TUNE_MARGIN = 0.03;
+
+export interface TuneTilesOptions {
+  /** the plan with the given extra options (the caller's base options underneath) */
+  buildPlan(extra: WebGpuPlanOptions): WebGpuPlan;
+  /** the model's constants, packed per plan (the layout does not depend on the tile) */
+  constants: Map<string, Float32Array>;
+  /** the device every candidate runs on (left open) */
+  device: GpuDeviceHandle;
+  /** tiles to try; default TUNE_CANDIDATES (those the device cannot run are skipped) */
+  candidates?: readonly GemmTile[];
+  /** profile runs per layer and candidate, best kept; default 3 */
+  iterations?: number;
+  /** one line per step, for a progress display */
+  onProgress?(line: string): void;
+}
+
+export interface LayerTuning {
+  name: string;
+  kind: string;
+  flops: number;
+  /** the heuristic plan's variant of this layer and its time */
+  heuristic: { variant: string; ms: number };
+  /** each candidate's time for this layer, by tileText */
+  candidates: Record<string, number>;
+  /** the tile kept (tileText), or undefined: the heuristic's */
+  chosen?: string;
+}
+
+export interface TileTuning {
+  /** the plan option: layer -> tile, for the layers where a candidate won */
+  layerTiles: Record<string, GemmTile>;
+  layers: LayerTuning[];
+  /** the candidates that were run (tileText), in order; those the device cannot run are absent */
+  tried: string[];
+}
+
+/**
+ * A device for tuning `plan`'s model: what the plan needs, with the workgroup and buffer limits
+ * raised to the adapter's, so that candidates with larger tiles (or a larger split-K scratch)
+ * than the heuristic's plan uses can run on it too.
+ */
+export async function openTuningDevice(adapter: GpuAdapterHandle, plan: WebGpuPlan): Promise<GpuDeviceHandle> {
+  const limits = { ...plan.requires.limits };
+  for (const k of ["maxComputeWorkgroupStorageSize", "maxComputeInvocationsPerWorkgroup", "maxComputeWorkgroupSizeX",
+    "maxBufferSize", "maxStorageBufferBindingSize"]) {
+    if (adapter.limits[k] !== undefined) limits[k] = Math.max(limits[k] ?? 0, adapter.limits[k]);
+  }
+  return await openGpuDevice(adapter, { limits, features: plan.requires.features });
+}
+
+function isGemmLayer(kind: string): boolean {
+  return kind === "conv" || kind === "attention";
+}
+
+export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTuning> {
+  const iterations = options.iterations ?? 3;
+  const limits = options.device.device.limits as unknown as Parameters<typeof tileFits>[1];
+  const candidates = (options.candidates ?? TUNE_CANDIDATES).filter((t) => tileFits(t, limits));
+  if (candidates.length === 0) throw new I3DError("device", "no candidate GEMM tile fits this GPU's workgroup limits");
+  const packed = new Map<string, ArrayBuffer[]>();
+  const weightsFor = (plan: WebGpuPlan) => {
+    const key = JSON.stringify(plan.weights);
+    let w = packed.get(key);
+    if (!w) packed.set(key, w = packWeights(plan.weights, options.constants));
+    return w;
+  };
+  const timePlan = async (plan: WebGpuPlan): Promise<LayerTiming[]> => {
+    const runner = await createWebGpuRunner({ plan, weights: weightsFor(plan), device: options.device });
+    try {
+      const perView = plan.input.shape.slice(1).reduce((a, b) => a * b, 1);
+      // profile() times whatever the arena holds: fill it with a real run first
+      await runner.run(randomNormal(plan.batch * perView, 11), plan.batch);
+      return await runner.profile(iterations);
+    } finally {
+      await runner.dispose();
+    }
+  };
+
+  const base = options.buildPlan({});
+  const baseTimes = await timePlan(base);
+  options.onProgress?.(`heuristic tiles: ${sum(baseTimes).toFixed(2)} ms over ${baseTimes.length} layers`);
+  const layers: LayerTuning[] = base.layers.map((l, i) => ({
+    name: l.name, kind: l.kind, flops: l.flops, heuristic: { variant: l.variant, ms: baseTimes[i].ms }, candidates: {},
+  }));
+  const tiles = new Map<string, GemmTile>();
+  const tried: string[] = [];
+  for (const tile of candidates) {
+    const text = tileText(tile);
+    let plan: WebGpuPlan;
+    try {
+      plan = options.buildPlan({ tile });
+    } catch (e) {
+      // a tile whose plan needs more than the device offers is not a candidate here
+      if (e instanceof I3DError && e.kind === "device") {
+        options.onProgress?.(`${text}: skipped (${e.message})`);
+        continue;
+      }
+      throw e;
+    }
+    if (plan.layers.length !== base.layers.length || plan.layers.some((l, i) => l.name !== base.layers[i].name)) {
+      throw new I3DError("internal", `forcing tile ${text} changed the plan's layers`);
+    }
+    let times: LayerTiming[];
+    try {
+      times = await timePlan(plan);
+    } catch (e) {
+      // a candidate's plan that needs more than the shared device has (a larger scratch)
+      if (e instanceof I3DError && e.kind === "device" && !options.device.lostMessage()) {
+        options.onProgress?.(`${text}: skipped (${e.message})`);
+        continue;
+      }
+      throw e;
+    }
+    tried.push(text);
+    tiles.set(text, tile);
+    times.forEach((t, i) => { layers[i].candidates[text] = t.ms; });
+    options.onProgress?.(`${text}: ${sum(times).toFixed(2)} ms`);
+  }
+
+  return { layerTiles: pickLayerTiles(layers, tiles), layers, tried };
+}
+
+/**
+ * Per conv / attention layer, the fastest candidate when it beats the heuristic's time by more
+ * than `margin` (a fraction); sets each such layer's `chosen` and returns the plan option.
+ */
+export function pickLayerTiles(
+  layers: LayerTuning[], tiles: ReadonlyMap<string, GemmTile>, margin = TUNE_MARGIN,
+): Record<string, GemmTile> {
+  const layerTiles: Record<string, GemmTile> = {};
+  for (const layer of layers) {
+    layer.chosen = undefined;
+    if (!isGemmLayer(layer.kind)) continue;
+    let best: [string, number] | undefined;
+    for (const [text, ms] of Object.entries(layer.candidates)) {
+      if (tiles.has(text) && Number.isFinite(ms) && (best === undefined || ms < best[1])) best = [text, ms];
+    }
+    if (best && best[1] < layer.heuristic.ms * (1 - margin)) {
+      layer.chosen = best[0];
+      layerTiles[layer.name] = tiles.get(best[0])!;
+    }
+  }
+  return layerTiles;
+}
+
+function sum(times: LayerTiming[]): number {
+  return times.reduce((s, t) => s + t.ms, 0);
+}
+
+/** the tuned plan's expected time per run: each layer at its chosen candidate's (or the heuristic's) time */
+export function tunedMs(tuning: TileTuning): { heuristic: number; tuned: number } {
+  let heuristic = 0, tuned = 0;
+  for (const l of tuning.layers) {
+    heuristic += l.heuristic.ms;
+    tuned += l.chosen ? l.candidates[l.chosen] : l.heuristic.ms;
+  }
+  return { heuristic, tuned };
+}
