@@ -61,7 +61,7 @@ export interface RunnerInputs {
   /** WASM: record per-step times of each run (benchmarks) */
   profile?: boolean;
   /**
-   * WebGPU: use the GEMM tiles `i3d tune` cached for this adapter and plan, when there are any
+   * WebGPU: use the GEMM tiles (and direct convs) `i3d tune` cached for this adapter and plan, when there are any
    * (runtime/webgpu/tuned-tiles-cache.ts); default true
    */
   tunedTiles?: boolean;
@@ -85,7 +85,9 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   const tuned = inputs.tunedTiles === false ? undefined : await readTunedTiles(tuningKey(adapter, plan));
   if (tuned) {
     try {
-      plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, { ...options, layerTiles: tuned.tiles });
+      plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
+        ...options, layerTiles: tuned.tiles, directConvs: tuned.direct,
+      });
       inputs.onTunedTiles?.(tuned.path);
     } catch (e) {
       // a cached file is a hint: one this plan refuses leaves the heuristic's plan

@@ -21,7 +21,7 @@ run() {
 }
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
 LIMIT=240
-run "defaults with tuned GEMM tiles (5 candidates and the heuristic's, best of 2 per layer)" --tune 1 \
+run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
 LIMIT=100
 run "1 batch in flight" --depth 1

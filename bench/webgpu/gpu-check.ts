@@ -24,6 +24,7 @@
 //          --tune 0|1 (first tune each conv's GEMM tile on this GPU, as `i3d tune` does, and time
 //          the tuned plan; the tuning's per-layer table is printed) --tune-tiles T1,T2,... (the
 //          candidates; default runtime/webgpu/tune-tiles.ts TUNE_CANDIDATES) --tune-iterations 2
+//          --tune-direct 1|0 (also try every candidate with the convs direct instead of Winograd)
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
@@ -47,7 +48,7 @@ import {
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
   weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
-  winograd: "", unroll: "auto", "large-tiles": "auto", tune: "0", "tune-tiles": "", "tune-iterations": "2",
+  winograd: "", unroll: "auto", "large-tiles": "auto", tune: "0", "tune-tiles": "", "tune-iterations": "2", "tune-direct": "1",
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
@@ -111,16 +112,16 @@ async function tuned(model: PlannedModel, options: Parameters<typeof planModel>[
     const tuning = await tuneLayerTiles({
       buildPlan, constants: materializeConstants(model.program, randomWeights(model.graph, 1)), device: gpu,
       candidates: args["tune-tiles"] ? args["tune-tiles"].split(",").map(parseTile) : undefined,
-      iterations: Number(args["tune-iterations"]), onProgress: (l) => console.log(`tune: ${l}`),
+      iterations: Number(args["tune-iterations"]), direct: args["tune-direct"] === "1" ? undefined : false, onProgress: (l) => console.log(`tune: ${l}`),
     });
     const sums = tunedMs(tuning);
     console.log(`tune: ${((performance.now() - t0) / 1000).toFixed(1)} s; sum of layer times ${sums.heuristic.toFixed(2)} ms heuristic -> ` +
-      `${sums.tuned.toFixed(2)} ms tuned; ${Object.keys(tuning.layerTiles).length} layer(s) retiled:`);
+      `${sums.tuned.toFixed(2)} ms tuned; ${tuning.layers.filter((l) => l.chosen).length} layer(s) retuned (${tuning.directConvs.length} Winograd convs made direct):`);
     for (const l of tuning.layers.filter((l) => l.chosen)) {
       console.log(`  ${l.name.padEnd(40)} ${l.heuristic.variant.padEnd(44)} ${l.heuristic.ms.toFixed(2).padStart(8)} ms -> ` +
-        `${l.chosen!.padEnd(14)} ${l.candidates[l.chosen!].toFixed(2).padStart(8)} ms`);
+        `${l.chosen!.padEnd(22)} ${l.candidates[l.chosen!].toFixed(2).padStart(8)} ms`);
     }
-    return { ...model, plan: buildPlan({ layerTiles: tuning.layerTiles }) };
+    return { ...model, plan: buildPlan({ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs }) };
   } finally {
     gpu.destroy();
   }

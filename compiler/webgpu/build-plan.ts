@@ -35,6 +35,11 @@ export interface WebGpuPlanOptions {
    */
   layerTiles?: Readonly<Record<string, GemmTile>>;
   /**
+   * convs (op names) to run as direct implicit GEMMs where the Winograd options would transform
+   * them: what `i3d tune` measured faster on an adapter for those layers
+   */
+  directConvs?: readonly string[];
+  /**
    * GEMM K loops with a constant bound, which a GPU's compiler unrolls (GemmTile.unrollK);
    * default false, since lavapipe then compiles for tens of seconds: the runtime sets it for
    * hardware adapters
@@ -149,10 +154,17 @@ export function buildWebGpuPlan(
     u8Dispatches: u8Input ? [] : null,
   };
   const layerTiles = checkLayerTiles(program, limits, options.layerTiles ?? {});
+  const direct = new Set(options.directConvs ?? []);
+  for (const name of direct) {
+    if (!program.ops.some((op) => op.kind === "conv" && op.name === name)) {
+      throw new I3DError("config", `directConvs names "${name}", which is no conv layer of this model`);
+    }
+  }
   const layers: LayerReport[] = [];
   for (const op of program.ops) {
     const tile = layerTiles.get(op.name);
-    const opCtx: LowerContext = tile ? { ...ctx, tiling: { ...ctx.tiling, tile } } : ctx;
+    let opCtx: LowerContext = tile ? { ...ctx, tiling: { ...ctx.tiling, tile } } : ctx;
+    if (direct.has(op.name)) opCtx = { ...opCtx, winograd: { ...ctx.winograd, hw: 0, t: 0, stem: 0 } };
     switch (op.kind) {
       case "conv": layers.push(lowerConv(opCtx, op)); break;
       case "max_pool": layers.push(lowerMaxPool(ctx, op)); break;

@@ -1,5 +1,5 @@
 // `i3d tune` — measures the GEMM tile each conv and attention layer runs fastest with on this
-// machine's WebGPU adapter (runtime/webgpu/tune-tiles.ts) and caches the choice for the plan
+// machine's WebGPU adapter, and whether each Winograd conv runs faster direct there (runtime/webgpu/tune-tiles.ts) and caches the choice for the plan
 // that `i3d infer` / `i3d bench` / loadRecognizer build for the same config, batch and input
 // shape (runtime/webgpu/tuned-tiles-cache.ts), which then use it. The whole tuned run is timed
 // against the heuristic's before anything is written: a tuning that is not faster as a whole is
@@ -11,7 +11,7 @@ import { compile } from "../../compiler/compile.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
-import { parseTile, tileName } from "../../compiler/webgpu/choose-tiling.ts";
+import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import { buildGraph, parseInputShape } from "../../models/build-graph.ts";
@@ -72,11 +72,11 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const gpu = await openTuningDevice(adapter, heuristicPlan);
   try {
     const tuning = await tuneLayerTiles({ buildPlan, constants, device: gpu, candidates, iterations, onProgress: (l) => log(`  ${l}`) });
-    const chosen = Object.keys(tuning.layerTiles).length;
+    const chosen = tuning.layers.filter((l) => l.chosen).length;
     let runMs: { heuristic: number; tuned: number } | undefined;
     let path: string | undefined;
     if (chosen > 0) {
-      const tunedPlan = buildPlan({ layerTiles: tuning.layerTiles });
+      const tunedPlan = buildPlan({ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs });
       // whole runs, alternating, best of each: what infer and bench will see
       const time = async (plan: WebGpuPlan) => {
         const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), device: gpu });
@@ -102,23 +102,23 @@ export async function tuneCommand(argv: string[]): Promise<number> {
     if (values.json) {
       process.stdout.write(`${JSON.stringify({
         config: config.name, batch, input: clip, adapter: adapter.description, key, cache: path ?? null,
-        tried: tuning.tried, run_ms: runMs ?? null, layers: tuning.layers,
+        tried: tuning.tried, direct: tuning.directConvs, run_ms: runMs ?? null, layers: tuning.layers,
       })}\n`);
       return 0;
     }
     const rows = tuning.layers.filter((l) => l.kind === "conv" || l.kind === "attention").map((l) => {
       const best = l.chosen ? l.candidates[l.chosen] : l.heuristic.ms;
-      return [l.name, l.heuristic.variant, l.heuristic.ms.toFixed(3), l.chosen ? tileName(parseTile(l.chosen)) : "(heuristic)",
+      return [l.name, l.heuristic.variant, l.heuristic.ms.toFixed(3), l.chosen ?? "(heuristic)",
         best.toFixed(3), `${(l.heuristic.ms / best).toFixed(2)}x`];
     });
-    process.stdout.write(`${formatTable(["layer", "heuristic", "ms", "tuned tile", "ms", "gain"], rows)}\n`);
+    process.stdout.write(`${formatTable(["layer", "heuristic", "ms", "tuned", "ms", "gain"], rows)}\n`);
     process.stdout.write(`candidates tried: ${tuning.tried.join(", ")}\n`);
     if (runMs) {
       process.stdout.write(`whole run of ${batch} views: heuristic ${runMs.heuristic.toFixed(2)} ms, tuned ${runMs.tuned.toFixed(2)} ms ` +
         `(${(runMs.heuristic / runMs.tuned).toFixed(2)}x)\n`);
     }
     process.stdout.write(path
-      ? `${chosen} layer(s) tuned; saved to ${path} (infer and bench use it for this config, batch and input)\n`
+      ? `${chosen} layer(s) tuned (${tuning.directConvs.length} of them Winograd convs made direct); saved to ${path} (infer and bench use it for this config, batch and input)\n`
       : `no tuning kept (${chosen === 0 ? "no layer ran faster with another tile" : "the tuned plan was not faster as a whole"}); ` +
         `nothing cached at ${tunedTilesPath(key)}\n`);
     return 0;

@@ -1,10 +1,11 @@
-// Measures which GEMM tile each layer should use on this adapter, instead of trusting the
-// heuristic (compiler/webgpu/choose-tiling.ts), whose numbers come from one machine. Each
-// candidate tile is forced on every layer in turn (one plan and runner per candidate, on one
-// shared device), every layer is timed on its own (WebGpuRunner.profile, best of a few runs),
-// and each conv / attention layer keeps the candidate that was fastest for it. The result is
-// the plan option layerTiles; the heuristic's own choice is timed too and wins unless a
-// candidate beats it by more than the noise margin, so tuning never picks a tile on noise.
+// Measures which GEMM tile, and for the Winograd convs which algorithm, each layer should use on
+// this adapter, instead of trusting the heuristics (compiler/webgpu/choose-tiling.ts, the
+// Winograd options), whose numbers come from the machines we measured. Each candidate (a tile,
+// or a tile with every conv direct) is forced on every layer in turn: one plan and runner per
+// candidate, on one shared device; every layer is timed on its own (WebGpuRunner.profile, best
+// of a few runs) and each conv / attention layer keeps the candidate that was fastest for it.
+// The result is the plan options layerTiles and directConvs; the heuristic plan's own time is
+// the reference, and a candidate replaces it only when faster by more than the noise margin.
 // Slow (one pipeline compile per layer per candidate): `i3d tune` runs it once per adapter and
 // model shape and caches the answer (tuned-tiles-cache.ts).
 
@@ -43,6 +44,12 @@ export interface TuneTilesOptions {
   device: GpuDeviceHandle;
   /** tiles to try; default TUNE_CANDIDATES (those the device cannot run are skipped) */
   candidates?: readonly GemmTile[];
+  /**
+   * also try each tile (and the heuristic's tiles) with every conv direct, so a Winograd conv
+   * that runs faster direct on this adapter can be made so; default true where the plan has
+   * Winograd convs
+   */
+  direct?: boolean;
   /** profile runs per layer and candidate, best kept; default 3 */
   iterations?: number;
   /** one line per step, for a progress display */
@@ -55,18 +62,36 @@ export interface LayerTuning {
   flops: number;
   /** the heuristic plan's variant of this layer and its time */
   heuristic: { variant: string; ms: number };
-  /** each candidate's time for this layer, by tileText */
+  /** each candidate's time for this layer, by candidate label (candidateLabel) */
   candidates: Record<string, number>;
-  /** the tile kept (tileText), or undefined: the heuristic's */
+  /** the candidate kept (its label), or undefined: the heuristic plan's */
   chosen?: string;
 }
 
 export interface TileTuning {
-  /** the plan option: layer -> tile, for the layers where a candidate won */
+  /** the plan option: layer -> tile, for the layers where a candidate with a tile won */
   layerTiles: Record<string, GemmTile>;
+  /** the plan option: the Winograd convs a direct candidate won */
+  directConvs: string[];
   layers: LayerTuning[];
-  /** the candidates that were run (tileText), in order; those the device cannot run are absent */
+  /** the candidates that were run (labels), in order; those the device cannot run are absent */
   tried: string[];
+}
+
+/** One way to run every layer: a forced tile (undefined: the heuristic's), Winograd convs direct or not. */
+export interface TuneCandidate {
+  tile?: GemmTile;
+  direct: boolean;
+}
+
+/** "128x128x8x8x8", "direct 64x64x16", "direct" (the heuristic's tiles, every conv direct) */
+export function candidateLabel(c: TuneCandidate): string {
+  return c.direct ? (c.tile ? `direct ${tileText(c.tile)}` : "direct") : (c.tile ? tileText(c.tile) : "heuristic");
+}
+
+/** the plan options a candidate stands for */
+export function candidateOptions(c: TuneCandidate): WebGpuPlanOptions {
+  return { ...(c.tile ? { tile: c.tile } : {}), ...(c.direct ? { winogradHW: 0, winogradT: 0, winogradStem: 0 } : {}) };
 }
 
 /**
@@ -117,13 +142,15 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
   const layers: LayerTuning[] = base.layers.map((l, i) => ({
     name: l.name, kind: l.kind, flops: l.flops, heuristic: { variant: l.variant, ms: baseTimes[i].ms }, candidates: {},
   }));
-  const tiles = new Map<string, GemmTile>();
-  const tried: string[] = [];
-  for (const tile of candidates) {
-    const text = tileText(tile);
+  const tried = new Map<string, TuneCandidate>();
+  const hasWinograd = base.layers.some((l) => l.variant.startsWith("winograd"));
+  const choices: TuneCandidate[] = candidates.map((tile) => ({ tile, direct: false }));
+  if (options.direct ?? hasWinograd) choices.push({ direct: true }, ...candidates.map((tile) => ({ tile, direct: true })));
+  for (const choice of choices) {
+    const text = candidateLabel(choice);
     let plan: WebGpuPlan;
     try {
-      plan = options.buildPlan({ tile });
+      plan = options.buildPlan(candidateOptions(choice));
     } catch (e) {
       // a tile whose plan needs more than the device offers is not a candidate here
       if (e instanceof I3DError && e.kind === "device") {
@@ -133,7 +160,7 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
       throw e;
     }
     if (plan.layers.length !== base.layers.length || plan.layers.some((l, i) => l.name !== base.layers[i].name)) {
-      throw new I3DError("internal", `forcing tile ${text} changed the plan's layers`);
+      throw new I3DError("internal", `candidate ${text} changed the plan's layers`);
     }
     let times: LayerTiming[];
     try {
@@ -146,36 +173,41 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
       }
       throw e;
     }
-    tried.push(text);
-    tiles.set(text, tile);
+    tried.set(text, choice);
     times.forEach((t, i) => { layers[i].candidates[text] = t.ms; });
     options.onProgress?.(`${text}: ${sum(times).toFixed(2)} ms`);
   }
 
-  return { layerTiles: pickLayerTiles(layers, tiles), layers, tried };
+  return { ...pickLayerTiles(layers, tried), layers, tried: [...tried.keys()] };
 }
 
 /**
  * Per conv / attention layer, the fastest candidate when it beats the heuristic's time by more
- * than `margin` (a fraction); sets each such layer's `chosen` and returns the plan option.
+ * than `margin` (a fraction); sets each such layer's `chosen` and returns the plan options.
+ * A direct candidate is taken only for convs (the only layers it changes).
  */
 export function pickLayerTiles(
-  layers: LayerTuning[], tiles: ReadonlyMap<string, GemmTile>, margin = TUNE_MARGIN,
-): Record<string, GemmTile> {
+  layers: LayerTuning[], candidates: ReadonlyMap<string, TuneCandidate>, margin = TUNE_MARGIN,
+): Pick<TileTuning, "layerTiles" | "directConvs"> {
   const layerTiles: Record<string, GemmTile> = {};
+  const directConvs: string[] = [];
   for (const layer of layers) {
-    layer.chosen = undefined;
+    delete layer.chosen;
     if (!isGemmLayer(layer.kind)) continue;
     let best: [string, number] | undefined;
-    for (const [text, ms] of Object.entries(layer.candidates)) {
-      if (tiles.has(text) && Number.isFinite(ms) && (best === undefined || ms < best[1])) best = [text, ms];
+    for (const [label, ms] of Object.entries(layer.candidates)) {
+      const c = candidates.get(label);
+      if (!c || (c.direct && layer.kind !== "conv") || !Number.isFinite(ms)) continue;
+      if (best === undefined || ms < best[1]) best = [label, ms];
     }
     if (best && best[1] < layer.heuristic.ms * (1 - margin)) {
+      const c = candidates.get(best[0])!;
       layer.chosen = best[0];
-      layerTiles[layer.name] = tiles.get(best[0])!;
+      if (c.tile) layerTiles[layer.name] = c.tile;
+      if (c.direct && layer.heuristic.variant.startsWith("winograd")) directConvs.push(layer.name);
     }
   }
-  return layerTiles;
+  return { layerTiles, directConvs };
 }
 
 function sum(times: LayerTiming[]): number {

@@ -1,4 +1,5 @@
-// Where `i3d tune`'s answer (tune-tiles.ts) lives between runs: one JSON file per adapter and
+// Where `i3d tune`'s answer (tune-tiles.ts: per layer a GEMM tile, and the Winograd convs to run
+// direct) lives between runs: one JSON file per adapter and
 // plan under the cache directory ($I3D_CACHE/webgpu-tiles/<key>.json). The key hashes what
 // decides both the plan and the timings: the adapter (name, driver description) and the
 // heuristic plan's layers (names, kinds, FLOPs, variants: the shapes, the options, the tiles it
@@ -30,6 +31,8 @@ export interface TunedTilesFile {
   input: number[];
   /** layer -> tile (tileText) */
   tiles: Record<string, string>;
+  /** the Winograd convs to run direct */
+  direct: string[];
   /** the measurements behind the choice */
   layers: LayerTuning[];
   /** whole-run milliseconds of the heuristic's and the tuned plan, as `i3d tune` measured them */
@@ -49,10 +52,10 @@ export function tunedTilesPath(key: string, dir: string = cacheDirPath()): strin
   return join(dir, "webgpu-tiles", `${key}.json`);
 }
 
-/** The tiles cached for `key`, or undefined when there is no usable file. */
+/** The tiles and direct convs cached for `key`, or undefined when there is no usable file. */
 export async function readTunedTiles(
   key: string, dir?: string,
-): Promise<{ tiles: Record<string, GemmTile>; path: string } | undefined> {
+): Promise<{ tiles: Record<string, GemmTile>; direct: string[]; path: string } | undefined> {
   const path = tunedTilesPath(key, dir);
   let file: Partial<TunedTilesFile>;
   try {
@@ -62,6 +65,7 @@ export async function readTunedTiles(
   }
   if (file?.format !== TUNED_TILES_FORMAT || file.version !== TUNED_TILES_VERSION || file.key !== key) return undefined;
   if (typeof file.tiles !== "object" || file.tiles === null || Array.isArray(file.tiles)) return undefined;
+  if (!Array.isArray(file.direct) || !file.direct.every((d) => typeof d === "string")) return undefined;
   const tiles: Record<string, GemmTile> = {};
   try {
     for (const [layer, text] of Object.entries(file.tiles)) {
@@ -71,7 +75,7 @@ export async function readTunedTiles(
   } catch {
     return undefined;
   }
-  return { tiles, path };
+  return { tiles, direct: file.direct, path };
 }
 
 /** Writes (atomically: a temporary file renamed into place) the tuning for `key`; returns its path. */
@@ -84,6 +88,7 @@ export async function writeTunedTiles(
     format: TUNED_TILES_FORMAT, version: TUNED_TILES_VERSION, key, adapter,
     batch: plan.batch, input: plan.input.shape.slice(1),
     tiles: Object.fromEntries(Object.entries(tuning.layerTiles).map(([l, t]) => [l, tileText(t)])),
+    direct: tuning.directConvs,
     layers: tuning.layers, ...(runMs ? { runMs } : {}),
   };
   await mkdir(join(path, ".."), { recursive: true });

@@ -18,13 +18,14 @@ test("--json: per-layer timings per candidate; the cache is written only for a f
   const dir = await mkdtemp(join(tmpdir(), "i3d-tune-"));
   try {
     const env = { I3D_CACHE: dir };
-    const r = await runCli("node", "i3d", ["tune", ...SHAPE, "--iterations", "1", "--tiles", "32x32x8,64x64x16", "--json"],
+    const r = await runCli("node", "i3d", ["tune", ...SHAPE, "--iterations", "1", "--tiles", "32x32x8", "--json"],
       { env, timeoutMs: 300_000 });
     assert.is(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assert.is(report.batch, 1);
     assert.equal(report.input, [3, 8, 32, 32]);
-    assert.equal(report.tried, ["32x32x8", "64x64x16"]);
+    // the tile, then the heuristic's tiles and the tile with the Winograd convs direct
+    assert.equal(report.tried, ["32x32x8", "direct", "direct 32x32x8"]);
     const convs = report.layers.filter((l: { kind: string }) => l.kind === "conv");
     assert.is(convs.length, 53);
     for (const l of convs) assert.equal(Object.keys(l.candidates), report.tried);
@@ -36,7 +37,8 @@ test("--json: per-layer timings per candidate; the cache is written only for a f
       // kept: some layer won, and the tuned run beat the heuristic's as a whole
       assert.ok(chosen > 0 && report.run_ms.tuned < report.run_ms.heuristic, JSON.stringify(report.run_ms));
       const file = JSON.parse(await readFile(report.cache, "utf8"));
-      assert.is(Object.keys(file.tiles).length, chosen);
+      assert.is(Object.keys(file.tiles).length, convs.filter((l: { chosen?: string }) => l.chosen && l.chosen !== "direct").length);
+      assert.equal(file.direct, report.direct);
       assert.is(ours.tuned_tiles, report.cache);
     } else {
       assert.ok(chosen === 0 || report.run_ms.tuned >= report.run_ms.heuristic);

@@ -114,7 +114,7 @@ test("tile names round-trip: 64x64x16, 128x64x8x8 (tm 8), 128x128x8x8x8 (tm 8, t
   for (const text of ["64x64x16", "128x64x8x8", "128x128x8x8x8", "64x128x8x4x8", "32x32x8"]) assert.is(tileText(parseTile(text)), text);
 });
 
-test("layerTiles: the named layers take their tile (Winograd, direct, attention), the others the heuristic's", () => {
+test("layerTiles / directConvs: the named layers take their tile (Winograd, direct, attention) or go direct, the others as planned", () => {
   const { program, memory } = r50(2, "embedded_gaussian", [3, 8, 64, 64]);
   const base = buildWebGpuPlan(program, memory);
   const wino = base.layers.find((l) => l.variant.startsWith("winograd"))!;
@@ -131,12 +131,20 @@ test("layerTiles: the named layers take their tile (Winograd, direct, attention)
   const untouched = base.layers.filter((l) => ![wino.name, direct.name, att.name].includes(l.name));
   for (const l of untouched) assert.is(variant(tuned, l.name), l.variant);
   assert.equal(tuned.memory.weightBytes, base.memory.weightBytes);
+  // directConvs: the named Winograd conv becomes a direct GEMM, with or without its own tile
+  const wino2 = base.layers.filter((l) => l.variant.startsWith("winograd"))[1];
+  const mixed = buildWebGpuPlan(program, memory, undefined, [], { directConvs: [wino.name, wino2.name], layerTiles: { [wino2.name]: tile } });
+  assert.not.match(variant(mixed, wino.name), /^winograd/);
+  assert.match(variant(mixed, wino2.name), /^\S+ 32x64x8 tn8/);
+  assert.not.match(variant(mixed, wino2.name), /^winograd/);
+  assert.ok(mixed.layers.filter((l) => l.variant.startsWith("winograd")).length ===
+    base.layers.filter((l) => l.variant.startsWith("winograd")).length - 2);
   // unrollK still applies to a layer's own tile
   const unrolled = buildWebGpuPlan(program, memory, undefined, [], { unrollK: true, layerTiles: { [direct.name]: tile } });
   assert.match(variant(unrolled, direct.name), /32x64x8 tn8 unrolled/);
 });
 
-test("layerTiles: unknown layers, malformed tiles and tiles the adapter cannot run are clear errors", () => {
+test("layerTiles / directConvs: unknown layers, malformed tiles and tiles the adapter cannot run are clear errors", () => {
   const { program, memory } = r50(1, undefined, [3, 8, 64, 64]);
   const conv = program.ops.find((op) => op.kind === "conv")!.name;
   const pool = program.ops.find((op) => op.kind === "max_pool")!.name;
@@ -146,6 +154,8 @@ test("layerTiles: unknown layers, malformed tiles and tiles the adapter cannot r
   for (const bad of [{ bm: 30, bn: 32, bk: 8 }, { bn: 32, bk: 8 }, null, { bm: 32, bn: 32, bk: 8, tm: 3 }]) {
     assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { [conv]: bad as never } }), kind("config"));
   }
+  assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { directConvs: ["nope"] }), kind("config"));
+  assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { directConvs: [pool] }), kind("config"));
   // 128x128 with 4x4 blocks = 1024 threads, over the default 256
   assert.throws(() => buildWebGpuPlan(program, memory, undefined, [], { layerTiles: { [conv]: { bm: 128, bn: 128, bk: 8 } } }), kind("device"));
 });

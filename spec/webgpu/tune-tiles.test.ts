@@ -15,7 +15,9 @@ import { tileText } from "../../compiler/webgpu/choose-tiling.ts";
 import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
-import { type LayerTuning, pickLayerTiles, tuneLayerTiles, TUNE_MARGIN } from "../../runtime/webgpu/tune-tiles.ts";
+import {
+  candidateLabel, candidateOptions, type LayerTuning, pickLayerTiles, type TuneCandidate, tuneLayerTiles, TUNE_MARGIN,
+} from "../../runtime/webgpu/tune-tiles.ts";
 import {
   readTunedTiles, removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles,
 } from "../../runtime/webgpu/tuned-tiles-cache.ts";
@@ -29,23 +31,33 @@ const SMALL: GemmTile = { bm: 32, bn: 32, bk: 8 };
 const MID: GemmTile = { bm: 64, bn: 64, bk: 16 };
 const WIDE: GemmTile = { bm: 32, bn: 64, bk: 8, tn: 8 };
 
-function layer(name: string, kind: string, heuristic: number, candidates: Record<string, number>): LayerTuning {
-  return { name, kind, flops: 1, heuristic: { variant: "v", ms: heuristic }, candidates };
+function layer(name: string, kind: string, heuristic: number, candidates: Record<string, number>, variant = "v"): LayerTuning {
+  return { name, kind, flops: 1, heuristic: { variant, ms: heuristic }, candidates };
 }
 
 test("the choice: the fastest candidate when it beats the heuristic by more than the margin; never a pool or head", () => {
-  const tiles = new Map([[tileText(SMALL), SMALL], [tileText(MID), MID]]);
+  const cands = new Map<string, TuneCandidate>([
+    ["32x32x8", { tile: SMALL, direct: false }], ["64x64x16", { tile: MID, direct: false }],
+    ["direct", { direct: true }], ["direct 32x32x8", { tile: SMALL, direct: true }],
+  ]);
+  for (const [label, c] of cands) assert.is(candidateLabel(c), label);
+  assert.equal(candidateOptions({ tile: SMALL, direct: true }), { tile: SMALL, winogradHW: 0, winogradT: 0, winogradStem: 0 });
   const layers = [
     layer("a", "conv", 10, { "32x32x8": 6, "64x64x16": 8 }),
     layer("b", "conv", 10, { "32x32x8": 10 * (1 - TUNE_MARGIN / 2), "64x64x16": 11 }), // inside the margin
-    layer("c", "attention", 10, { "32x32x8": 12, "64x64x16": 5 }),
+    layer("c", "attention", 10, { "32x32x8": 12, "64x64x16": 5, direct: 1 }), // direct changes no attention
     layer("d", "max_pool", 10, { "32x32x8": 1, "64x64x16": 1 }),
     layer("e", "head", 10, { "32x32x8": 1 }),
-    layer("f", "conv", 10, { "32x32x8": Number.NaN, "99x99x8": 1 }), // unknown tile, broken timing
+    layer("f", "conv", 10, { "32x32x8": Number.NaN, "99x99x8": 1 }), // unknown candidate, broken timing
+    layer("w", "conv", 10, { "32x32x8": 9, direct: 4 }, "winograd F(4x4,3x3) 32x32x8"), // a Winograd conv runs direct
+    layer("x", "conv", 10, { "64x64x16": 9, "direct 32x32x8": 5 }, "winograd F(4,3) over t 32x32x8"),
+    layer("y", "conv", 10, { "64x64x16": 9, "direct 32x32x8": 5 }, "pointwise 64x64x16"), // direct already: a tile only
   ];
-  const picked = pickLayerTiles(layers, tiles);
-  assert.equal(picked, { a: SMALL, c: MID });
-  assert.equal(layers.map((l) => l.chosen), ["32x32x8", undefined, "64x64x16", undefined, undefined, undefined]);
+  const picked = pickLayerTiles(layers, cands);
+  assert.equal(picked.layerTiles, { a: SMALL, c: MID, x: SMALL, y: SMALL });
+  assert.equal(picked.directConvs, ["w", "x"]);
+  assert.equal(layers.map((l) => l.chosen),
+    ["32x32x8", undefined, "64x64x16", undefined, undefined, undefined, "direct", "direct 32x32x8", "direct 32x32x8"]);
 });
 
 function model(): TestModel {
@@ -74,9 +86,10 @@ test("tuning on the device: every GEMM layer timed per candidate, the tuned plan
     buildPlan, constants: m.constants, device: dev, candidates: [SMALL, WIDE, { bm: 4096, bn: 4096, bk: 8 }],
     iterations: 1, onProgress: (l) => progress.push(l),
   });
-  // the 4096x4096 tile fits no device: not tried
-  assert.equal(tuning.tried, ["32x32x8", "32x64x8x4x8"]);
-  assert.is(progress.length, 3, progress.join("\n"));
+  // the 4096x4096 tile fits no device: not tried; the model has Winograd convs, so each tile
+  // is also tried with every conv direct (and the heuristic's tiles too)
+  assert.equal(tuning.tried, ["32x32x8", "32x64x8x4x8", "direct", "direct 32x32x8", "direct 32x64x8x4x8"]);
+  assert.is(progress.length, 6, progress.join("\n"));
   const gemm = tuning.layers.filter((l) => l.kind === "conv" || l.kind === "attention");
   assert.is(gemm.length, 8);
   assert.is(tuning.layers.filter((l) => l.heuristic.variant.startsWith("winograd")).length, 2, "two Winograd convs retiled");
@@ -86,13 +99,20 @@ test("tuning on the device: every GEMM layer timed per candidate, the tuned plan
     assert.ok(Object.values(l.candidates).every((ms) => ms > 0 && Number.isFinite(ms)), l.name);
     if (l.chosen) assert.ok(l.candidates[l.chosen] < l.heuristic.ms * (1 - TUNE_MARGIN), l.name);
   }
-  assert.equal(Object.keys(tuning.layerTiles), gemm.filter((l) => l.chosen).map((l) => l.name));
+  assert.equal(Object.keys(tuning.layerTiles), gemm.filter((l) => l.chosen && l.chosen !== "direct").map((l) => l.name));
+  assert.equal(tuning.directConvs,
+    gemm.filter((l) => l.chosen?.startsWith("direct") && l.heuristic.variant.startsWith("winograd")).map((l) => l.name));
 
   // whatever was chosen, a plan with every layer on a candidate tile gives the oracle's answer
   const o = oracle(m);
   const forced = Object.fromEntries(gemm.map((l, i) => [l.name, i % 2 ? SMALL : WIDE]));
-  for (const layerTiles of [tuning.layerTiles, forced]) {
-    const r = await runOnGpu(dev, m, { layerTiles });
+  const winograd = gemm.filter((l) => l.heuristic.variant.startsWith("winograd")).map((l) => l.name);
+  for (const options of [{ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs }, { layerTiles: forced },
+    { layerTiles: forced, directConvs: winograd.slice(1) }]) {
+    const r = await runOnGpu(dev, m, options);
+    for (const name of options.directConvs ?? []) {
+      assert.not.match(r.plan.layers.find((l) => l.name === name)!.variant, /^winograd/, name);
+    }
     assert.ok(relativeError(r.clsScore, o.clsScore) <= 1e-4, `logits ${relativeError(r.clsScore, o.clsScore)}`);
     assert.ok(relativeError(r.features, o.features) <= 1e-4);
   }
@@ -114,18 +134,20 @@ test("the cache: a key per adapter and plan, a round trip, and files it did not 
 
     assert.is(await readTunedTiles(key, dir), undefined, "nothing cached yet");
     const conv = plan.layers.find((l) => l.kind === "conv")!.name;
-    const tuning = { layerTiles: { [conv]: WIDE }, layers: [], tried: ["32x64x8x4x8"] };
+    const tuning = { layerTiles: { [conv]: WIDE }, directConvs: [conv], layers: [], tried: ["32x64x8x4x8"] };
     const path = await writeTunedTiles(key, adapter.description, plan, tuning, { heuristic: 2, tuned: 1 }, dir);
     assert.is(path, tunedTilesPath(key, dir));
     const read = await readTunedTiles(key, dir);
     assert.is(read?.path, path);
     assert.equal(Object.keys(read!.tiles), [conv]);
     assert.is(tileText(read!.tiles[conv]), tileText(WIDE));
+    assert.equal(read!.direct, [conv]);
 
     const good = JSON.parse(await (await import("node:fs/promises")).readFile(path, "utf8"));
     for (const bad of ["{not json", "null", "[]", JSON.stringify({ ...good, key: "0".repeat(32) }),
       JSON.stringify({ ...good, version: 99 }), JSON.stringify({ ...good, tiles: { [conv]: "64x64" } }),
-      JSON.stringify({ ...good, tiles: { [conv]: 7 } }), JSON.stringify({ ...good, tiles: [] })]) {
+      JSON.stringify({ ...good, tiles: { [conv]: 7 } }), JSON.stringify({ ...good, tiles: [] }),
+      JSON.stringify({ ...good, direct: undefined }), JSON.stringify({ ...good, direct: [3] })]) {
       await writeFile(path, bad);
       assert.is(await readTunedTiles(key, dir), undefined, bad.slice(0, 40));
     }
@@ -150,21 +172,25 @@ test("createRunner applies a cached tuning to its plan (and ignores one naming l
     const plan = buildWebGpuPlan(m.program, memoryPlan, adapter.limits, adapter.features, { weights: "f32", ...adapterPlanOptions(adapter) });
     const key = tuningKey(adapter, plan);
     const conv = plan.layers.find((l) => l.kind === "conv")!.name;
+    const wino = plan.layers.find((l) => l.variant.startsWith("winograd"))!.name;
     const o = oracle(m);
     for (const [tiles, applied] of [[{ [conv]: WIDE }, true], [{ nope: WIDE }, false]] as const) {
-      await writeTunedTiles(key, adapter.description, plan, { layerTiles: tiles, layers: [], tried: [] }, undefined);
+      const tuning = { layerTiles: tiles, directConvs: [wino], layers: [], tried: [] };
+      await writeTunedTiles(key, adapter.description, plan, tuning, undefined);
       let told: string | undefined;
       // no adapter in the decision: createRunner acquires its own (this one opened no device)
       const runner = await createRunner({ backend: "webgpu", reason: "test" },
         { program: m.program, memoryPlan, constants: m.constants, onTunedTiles: (p) => { told = p; } });
       try {
-        const variant = (runner as unknown as { plan: typeof plan }).plan.layers.find((l) => l.name === conv)!.variant;
+        const used = (runner as unknown as { plan: typeof plan }).plan;
+        const variant = (name: string) => used.layers.find((l) => l.name === name)!.variant;
         if (applied) {
           assert.is(told, tunedTilesPath(key, dir));
-          assert.match(variant, / 32x64x8 tn8/);
+          assert.match(variant(conv), / 32x64x8 tn8/);
+          assert.not.match(variant(wino), /^winograd/);
         } else {
           assert.is(told, undefined);
-          assert.is(variant, plan.layers.find((l) => l.name === conv)!.variant);
+          assert.equal(used.layers.map((l) => l.variant), plan.layers.map((l) => l.variant));
         }
         const r = await runner.run(m.input, 2);
         assert.ok(relativeError(r.clsScore, o.clsScore) <= 1e-4);
