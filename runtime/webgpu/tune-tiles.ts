@@ -38,7 +38,7 @@ export const TUNE_MARGIN = 0.03;
 export interface TuneTilesOptions {
   /** the plan with the given extra options (the caller's base options underneath) */
   buildPlan(extra: WebGpuPlanOptions): WebGpuPlan;
-  /** the model's constants, packed per plan (the layout does not depend on the tile) */
+  /** the model's constants, packed once per weight layout (the tile does not change it; direct convs do) */
   constants: Map<string, Float32Array>;
   /** the device every candidate runs on (left open) */
   device: GpuDeviceHandle;
