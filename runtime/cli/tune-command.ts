@@ -77,11 +77,11 @@ export async function tuneCommand(argv: string[]): Promise<number> {
     let path: string | undefined;
     if (chosen > 0) {
       const tunedPlan = buildPlan({ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs });
-      // whole runs, alternating, best of each: what infer and bench will see
+      // whole runs, best of each: what infer and bench will see
+      const input = randomNormal(batch * clip.reduce((a, b) => a * b, 1), 5);
       const time = async (plan: WebGpuPlan) => {
         const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), device: gpu });
         try {
-          const input = randomNormal(batch * clip.reduce((a, b) => a * b, 1), 5);
           await runner.run(input, batch);
           let best = Infinity;
           for (let i = 0; i < iterations; i++) {

@@ -124,12 +124,15 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
     if (!w) packed.set(key, w = packWeights(plan.weights, options.constants));
     return w;
   };
+  // one input for every candidate (30 views of 32x256x256 are 755 MB of floats to generate)
+  let input: Float32Array | undefined;
   const timePlan = async (plan: WebGpuPlan): Promise<LayerTiming[]> => {
     const runner = await createWebGpuRunner({ plan, weights: weightsFor(plan), device: options.device });
     try {
-      const perView = plan.input.shape.slice(1).reduce((a, b) => a * b, 1);
+      const elements = plan.input.shape.reduce((a, b) => a * b, 1);
+      if (input?.length !== elements) input = randomNormal(elements, 11);
       // profile() times whatever the arena holds: fill it with a real run first
-      await runner.run(randomNormal(plan.batch * perView, 11), plan.batch);
+      await runner.run(input, plan.batch);
       return await runner.profile(iterations);
     } finally {
       await runner.dispose();
