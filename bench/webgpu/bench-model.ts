@@ -14,6 +14,9 @@ import type { Graph } from "../../models/graph.ts";
 import type { ModelSpec } from "../../models/model-spec.ts";
 import { randomWeights } from "../../spec/helpers/random.ts";
 import type { GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
+import { openTuningDevice, tunedMs, tuneLayerTiles } from "../../runtime/webgpu/tune-tiles.ts";
+import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
+import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 
 export const DEFAULT_MODEL = "i3d_r50_32x2x1_100e_kinetics400_rgb";
 
@@ -78,4 +81,55 @@ export function parseWinograd(text: string): Pick<WebGpuPlanOptions, "winogradHW
     throw new Error(`--winograd takes HW,T[,STEM] with HW and T each 0, 2 or 4 and STEM 0, 2 or 3, got ${text}`);
   }
   return { winogradHW: p[0] as 0 | 2 | 4, winogradT: p[1] as 0 | 2 | 4, ...(p.length === 3 ? { winogradStem: p[2] as 0 | 2 | 3 } : {}) };
+}
+
+/** the benches' tuning options: --tune 0|1 --tune-tiles T1,T2,... --tune-iterations 2 --tune-direct 1|0 */
+export const TUNE_ARGS = { tune: "0", "tune-tiles": "", "tune-iterations": "2", "tune-direct": "1" };
+
+export interface TuneArgs {
+  tiles?: GemmTile[];
+  iterations: number;
+  /** false: tiles only, never a Winograd conv made direct */
+  direct?: boolean;
+}
+
+export function tuneArgs(args: Record<string, string>): TuneArgs {
+  return {
+    tiles: args["tune-tiles"] ? args["tune-tiles"].split(",").map(parseTile) : undefined,
+    iterations: Number(args["tune-iterations"]),
+    direct: args["tune-direct"] === "0" ? false : undefined,
+  };
+}
+
+/**
+ * `program`'s plan for `adapter` with each layer's tile (and algorithm) tuned there, as `i3d
+ * tune` does, printing what changed. The tuning opens the adapter's device (and closes it): the
+ * caller needs a fresh adapter afterwards.
+ */
+export async function tunedPlan(
+  adapter: GpuAdapterHandle, program: Program, constants: Map<string, Float32Array>, options: WebGpuPlanOptions,
+  tune: TuneArgs,
+): Promise<WebGpuPlan> {
+  const t0 = performance.now();
+  const memory = planMemory(program);
+  const buildPlan = (extra: WebGpuPlanOptions) =>
+    buildWebGpuPlan(program, memory, adapter.limits, adapter.features, { ...options, ...extra });
+  const gpu = await openTuningDevice(adapter, buildPlan({}));
+  try {
+    const tuning = await tuneLayerTiles({
+      buildPlan, constants, device: gpu, candidates: tune.tiles, iterations: tune.iterations, direct: tune.direct,
+      onProgress: (l) => console.log(`tune: ${l}`),
+    });
+    const sums = tunedMs(tuning);
+    console.log(`tune: ${((performance.now() - t0) / 1000).toFixed(1)} s; sum of layer times ${sums.heuristic.toFixed(2)} ms heuristic -> ` +
+      `${sums.tuned.toFixed(2)} ms tuned; ${tuning.layers.filter((l) => l.chosen).length} layer(s) retuned ` +
+      `(${tuning.directConvs.length} Winograd convs made direct):`);
+    for (const l of tuning.layers.filter((l) => l.chosen)) {
+      console.log(`  ${l.name.padEnd(40)} ${l.heuristic.variant.padEnd(44)} ${l.heuristic.ms.toFixed(2).padStart(8)} ms -> ` +
+        `${l.chosen!.padEnd(22)} ${l.candidates[l.chosen!].toFixed(2).padStart(8)} ms`);
+    }
+    return buildPlan({ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs });
+  } finally {
+    gpu.destroy();
+  }
 }

@@ -1,7 +1,8 @@
 // The PyTorch goldens on this machine's WebGPU adapter (fp32, and f16 weights where the adapter
 // has shader-f16): per-view logits vs the float64 oracle. Meant for a real GPU, where CI never
 // runs: node tools/node-ts.js bench/webgpu/golden-check.ts [--winograd HW,T[,STEM]] (default: the
-// plan's Winograd convs; 0,0,0 = all direct)
+// plan's Winograd convs; 0,0,0 = all direct) [--tune 1 [--tune-tiles ...]] (each model's plan
+// tuned per layer on this adapter first, as `i3d tune` does: the tuned plan's numerics)
 
 import process from "node:process";
 import { compile } from "../../compiler/compile.ts";
@@ -16,9 +17,10 @@ import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
-import { parseArgs, parseWinograd } from "./bench-model.ts";
+import { parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
 
-const winograd = parseWinograd(parseArgs(process.argv.slice(2), { winograd: "" }).winograd);
+const args = parseArgs(process.argv.slice(2), { winograd: "", ...TUNE_ARGS });
+const winograd = parseWinograd(args.winograd);
 
 for (const name of goldenNames()) {
   const golden = loadGolden(name);
@@ -28,17 +30,20 @@ for (const name of goldenNames()) {
   const program = compile(graph);
   const constants = materializeConstants(program, weights);
   for (const dtype of ["f32", "f16"] as const) {
-    const adapter = await acquireGpuAdapter();
+    let adapter = await acquireGpuAdapter();
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
-    const plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, {
-      weights: dtype, ...adapterPlanOptions(adapter), ...winograd,
-    });
+    const options = { weights: dtype, ...adapterPlanOptions(adapter), ...winograd };
+    let plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, options);
+    if (args.tune === "1") {
+      plan = await tunedPlan(adapter, program, constants, options, tuneArgs(args));
+      adapter = await acquireGpuAdapter();
+    }
     const runner = await createWebGpuRunner({ plan, weights: packWeights(plan.weights, constants), adapter });
     try {
       const out = await runner.run(golden.input, views);
       const r = compareLogits(out.clsScore, golden.clsScore, golden.spec.head.numClasses);
-      console.log(`${adapter.description}  ${name} ${dtype}: max |logit - golden| ${r.maxAbs.toExponential(2)}, top-5 ${r.top5Agree ? "identical" : "DIFFERS"}`);
+      console.log(`${adapter.description}  ${name} ${dtype}${args.tune === "1" ? " tuned" : ""}: max |logit - golden| ${r.maxAbs.toExponential(2)}, top-5 ${r.top5Agree ? "identical" : "DIFFERS"}`);
     } finally {
       await runner.dispose();
     }

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The WebGPU speed-ups one by one on this machine's GPU: the 30-view protocol (gpu-check.ts,
-# u8 input through staging, 5 videos) with the runtime's defaults for a hardware adapter, then
-# with each conv's GEMM tile tuned on this GPU first (what `i3d tune` caches), then with each
-# change switched off alone, the configuration of the first H200 run (all off), two
-# other Winograd choices, and the goldens with and without the Winograd convs.
+# u8 input through staging, 5 videos) with the runtime's defaults for a hardware adapter, with
+# each layer's GEMM tile and algorithm tuned on this GPU first (what `i3d tune` caches), the
+# goldens, then each change switched off alone, the configuration of the first H200 run (all
+# off), other Winograd choices, and the goldens again tuned and all direct. Most telling first:
+# on a device lent by the minute, a run cut short still returns the head of the log.
 # Usage: bench/webgpu/gpu-ablation.sh [LOG]   (LOG: where the full gpu-check output goes)
 # GPU_CHECK / GOLDEN_CHECK override how the two scripts run (e.g. esbuild bundles under another
 # node, where the repository's node_modules are absent); GPU_CHECK_ARGS is appended to every
@@ -24,17 +25,23 @@ LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
 LIMIT=100
-run "1 batch in flight" --depth 1
+goldens() {
+  echo "== goldens, $1"; shift
+  timeout "${LIMIT:-100}" $GOLDEN_CHECK "$@" 2>&1 | grep -v "^Warning" | grep -E "f32|rror"
+}
+goldens "defaults"
 run "no Winograd" --winograd 0,0,0
-run "Winograd 1x3x3 only" --winograd 4,0,0
-run "no stem Winograd" --winograd 4,4,0
+run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1
 run "no large tiles" --large-tiles 0
 run "no unrolled K loops" --unroll 0
-run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1
-run "128x128x8 tm8 tn8 forced everywhere" --tile 128x128x8x8x8
+run "1 batch in flight" --depth 1
+run "no stem Winograd" --winograd 4,4,0
 run "Winograd 2,2,2" --winograd 2,2,2
+LIMIT=240
+goldens "tuned per layer (2 tiles, with and without direct convs)" --tune 1 --tune-tiles 128x128x8x8x8,64x64x16 --tune-iterations 1
+LIMIT=100
+goldens "all direct" --winograd 0,0,0
+run "128x128x8 tm8 tn8 forced everywhere" --tile 128x128x8x8x8
+run "Winograd 1x3x3 only" --winograd 4,0,0
 run "stem F(3x3,4x4)" --winograd 4,4,3
-for w in "" "4,4,3" "0,0,0"; do
-  echo "== goldens, Winograd ${w:-defaults}"
-  timeout 90 $GOLDEN_CHECK ${w:+--winograd $w} 2>&1 | grep -v "^Warning" | grep -E "f32|rror"
-done
+goldens "stem F(3x3,4x4)" --winograd 4,4,3

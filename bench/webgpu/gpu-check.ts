@@ -28,8 +28,6 @@
 
 import process from "node:process";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
-import { planMemory } from "../../compiler/passes/plan-memory.ts";
-import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
 import type { NormalizeParams } from "../../runtime/pipeline/test-pipeline-plan.ts";
@@ -37,18 +35,18 @@ import { rng } from "../../runtime/random-weights.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
-import { openTuningDevice, tunedMs, tuneLayerTiles } from "../../runtime/webgpu/tune-tiles.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { randomWeights } from "../../spec/helpers/random.ts";
 import {
-  DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomPackedWeights,
+  DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomPackedWeights, TUNE_ARGS,
+  tuneArgs, tunedPlan,
 } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
   weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
-  winograd: "", unroll: "auto", "large-tiles": "auto", tune: "0", "tune-tiles": "", "tune-iterations": "2", "tune-direct": "1",
+  winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
 const planOptions = {
   weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
@@ -89,8 +87,10 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
       };
       let model = planModel(spec, input, batch, adapter, options);
       if (args.tune === "1") {
-        model = await tuned(model, options);
-        adapter = await acquireGpuAdapter();
+        const plan = await tunedPlan(adapter, model.program, materializeConstants(model.program, randomWeights(model.graph, 1)),
+          options, tuneArgs(args));
+        model = { ...model, plan };
+        adapter = await acquireGpuAdapter(); // the tuning's device consumed this one
       }
       const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
       return { runner, model };
@@ -100,31 +100,6 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     }
   }
   throw new I3DError("device", "no batch size fits this GPU");
-}
-
-/** the model's plan with each layer's GEMM tile tuned on this GPU (a device of its own, closed after) */
-async function tuned(model: PlannedModel, options: Parameters<typeof planModel>[4]): Promise<PlannedModel> {
-  const t0 = performance.now();
-  const gpu = await openTuningDevice(adapter, model.plan);
-  try {
-    const memory = planMemory(model.program);
-    const buildPlan = (extra: object) => buildWebGpuPlan(model.program, memory, adapter.limits, adapter.features, { ...options, ...extra });
-    const tuning = await tuneLayerTiles({
-      buildPlan, constants: materializeConstants(model.program, randomWeights(model.graph, 1)), device: gpu,
-      candidates: args["tune-tiles"] ? args["tune-tiles"].split(",").map(parseTile) : undefined,
-      iterations: Number(args["tune-iterations"]), direct: args["tune-direct"] === "1" ? undefined : false, onProgress: (l) => console.log(`tune: ${l}`),
-    });
-    const sums = tunedMs(tuning);
-    console.log(`tune: ${((performance.now() - t0) / 1000).toFixed(1)} s; sum of layer times ${sums.heuristic.toFixed(2)} ms heuristic -> ` +
-      `${sums.tuned.toFixed(2)} ms tuned; ${tuning.layers.filter((l) => l.chosen).length} layer(s) retuned (${tuning.directConvs.length} Winograd convs made direct):`);
-    for (const l of tuning.layers.filter((l) => l.chosen)) {
-      console.log(`  ${l.name.padEnd(40)} ${l.heuristic.variant.padEnd(44)} ${l.heuristic.ms.toFixed(2).padStart(8)} ms -> ` +
-        `${l.chosen!.padEnd(22)} ${l.candidates[l.chosen!].toFixed(2).padStart(8)} ms`);
-    }
-    return { ...model, plan: buildPlan({ layerTiles: tuning.layerTiles, directConvs: tuning.directConvs }) };
-  } finally {
-    gpu.destroy();
-  }
 }
 
 let batches = Number(args.batch) > 0
