@@ -35,6 +35,14 @@ export const TUNE_CANDIDATES: readonly GemmTile[] = [...LARGE_TILE_CANDIDATES, .
 /** a candidate must beat the heuristic's time by this fraction to replace it */
 export const TUNE_MARGIN = 0.03;
 
+/** each layer is timed over about this long per measurement (repeated within one submit) */
+export const REPEAT_TARGET_MS = 5;
+
+/** repetitions per timed submit for a layer that took `ms` once (with a submit's overhead) */
+export function repeatsFor(ms: number): number {
+  return Math.max(1, Math.min(64, Math.ceil(REPEAT_TARGET_MS / Math.max(ms, 1e-3))));
+}
+
 export interface TuneTilesOptions {
   /** the plan with the given extra options (the caller's base options underneath) */
   buildPlan(extra: WebGpuPlanOptions): WebGpuPlan;
@@ -126,6 +134,10 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
   };
   // one input for every candidate (30 views of 32x256x256 are 755 MB of floats to generate)
   let input: Float32Array | undefined;
+  // repetitions of each layer per timed submit, set from the heuristic plan's first timing so
+  // that every layer is timed over ~REPEAT_TARGET_MS (a fast GPU's small layers take less than
+  // a submit's round trip); the same counts for every candidate, so all are timed alike
+  let repeats: number[] | undefined;
   const timePlan = async (plan: WebGpuPlan): Promise<LayerTiming[]> => {
     const runner = await createWebGpuRunner({ plan, weights: weightsFor(plan), device: options.device });
     try {
@@ -133,7 +145,8 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
       if (input?.length !== elements) input = randomNormal(elements, 11);
       // profile() times whatever the arena holds: fill it with a real run first
       await runner.run(input, plan.batch);
-      return await runner.profile(iterations);
+      repeats ??= (await runner.profile(1)).map((t) => repeatsFor(t.ms));
+      return await runner.profile(iterations, "f32", repeats);
     } finally {
       await runner.dispose();
     }

@@ -63,9 +63,13 @@ export interface WebGpuRunner extends ModelRunner {
    * whatever the arena holds: call after a run() so the data is real. Wall clock, so it
    * includes one submit's overhead per layer — noise on lavapipe, visible on a fast GPU.
    * `input` "u8" times the stem's u8-input dispatches instead (after a runU8, so the arena
-   * holds bytes there).
+   * holds bytes there). `repeat` (one count, or one per layer) encodes a layer's dispatches that
+   * many times in its submit and reports the time per repetition: on a fast GPU a small layer
+   * takes less than a submit's round trip, which would otherwise be most of what is measured.
+   * Repetitions recompute from what the arena then holds (a layer that writes over its input
+   * reads its own output): the same work, other values.
    */
-  profile(iterations?: number, input?: "f32" | "u8"): Promise<LayerTiming[]>;
+  profile(iterations?: number, input?: "f32" | "u8", repeat?: number | readonly number[]): Promise<LayerTiming[]>;
   /** whether runU8 works: the plan has the u8 input mode (a 3-channel input) */
   readonly acceptsU8: boolean;
   /**
@@ -229,11 +233,15 @@ class Runner implements WebGpuRunner {
     return this.enqueue({ kind: "u8", data: bytes, normalize }, views);
   }
 
-  profile(iterations = 1, input: "f32" | "u8" = "f32"): Promise<LayerTiming[]> {
+  profile(iterations = 1, input: "f32" | "u8" = "f32", repeat: number | readonly number[] = 1): Promise<LayerTiming[]> {
     if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
     if (input === "u8" && !this.acceptsU8) return Promise.reject(new I3DError("usage", "this WebGPU plan has no u8 input mode"));
+    const repeats = typeof repeat === "number" ? this.plan.layers.map(() => repeat) : [...repeat];
+    if (repeats.length !== this.plan.layers.length || !repeats.every((r) => Number.isInteger(r) && r >= 1 && r <= 1000)) {
+      return Promise.reject(new I3DError("usage", `profile's repeat must be an integer 1..1000 or one per layer (${this.plan.layers.length})`));
+    }
     // alone on the GPU: after every run asked for before it, and before any asked for after
-    const result = this.idle().then(() => this.profileNow(iterations, input));
+    const result = this.idle().then(() => this.profileNow(iterations, input, repeats));
     this.submitted = result.catch(() => {});
     return result;
   }
@@ -245,27 +253,29 @@ class Runner implements WebGpuRunner {
     return this.u8Stem;
   }
 
-  private async profileNow(iterations: number, input: "f32" | "u8"): Promise<LayerTiming[]> {
+  private async profileNow(iterations: number, input: "f32" | "u8", repeats: number[]): Promise<LayerTiming[]> {
     const device = this.gpu.device;
     const stem = input === "u8" ? await this.u8StemNow() : undefined;
     const out: LayerTiming[] = [];
-    for (const layer of this.plan.layers) {
+    for (const [l, layer] of this.plan.layers.entries()) {
       let best = Infinity;
       for (let it = 0; it < iterations; it++) {
         const t0 = performance.now();
         const encoder = device.createCommandEncoder();
         const pass = encoder.beginComputePass();
-        for (let i = layer.dispatches[0]; i <= layer.dispatches[1]; i++) {
-          const [x, y, z] = this.plan.dispatches[i].workgroups;
-          const alt = stem?.get(i);
-          pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
-          pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
-          pass.dispatchWorkgroups(x, y, z);
+        for (let r = 0; r < repeats[l]; r++) {
+          for (let i = layer.dispatches[0]; i <= layer.dispatches[1]; i++) {
+            const [x, y, z] = this.plan.dispatches[i].workgroups;
+            const alt = stem?.get(i);
+            pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
+            pass.setBindGroup(0, alt?.bindGroup ?? this.bindGroups[i]);
+            pass.dispatchWorkgroups(x, y, z);
+          }
         }
         pass.end();
         device.queue.submit([encoder.finish()]);
         await device.queue.onSubmittedWorkDone();
-        best = Math.min(best, performance.now() - t0);
+        best = Math.min(best, (performance.now() - t0) / repeats[l]);
       }
       const lost = this.deviceError("while profiling");
       if (lost) throw lost;

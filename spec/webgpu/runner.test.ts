@@ -58,6 +58,18 @@ test("bad inputs are I3DError('input'); concurrent runs are queued and all corre
     const prof = await runner.profile(1);
     assert.equal(prof.map((p) => p.kind), ["conv", "head"]);
     assert.ok(prof.every((p) => p.ms > 0 && Number.isFinite(p.ms)));
+    // repeated layers (one count, or one per layer): time per repetition; bad counts refused
+    for (const repeat of [4, [3, 1]]) {
+      const rep = await runner.profile(2, "f32", repeat);
+      assert.equal(rep.map((p) => p.name), prof.map((p) => p.name));
+      assert.ok(rep.every((p) => p.ms > 0 && Number.isFinite(p.ms)));
+    }
+    for (const bad of [0, 1.5, 1001, [2], [1, 0]]) {
+      await runner.profile(1, "f32", bad).then(() => assert.unreachable(), (e) => assert.ok(isError("usage", /repeat/)(e)));
+    }
+    // profiling leaves the arena as the repetitions left it; the next run starts afresh
+    const after = await runner.run(model.input, 2);
+    assert.ok(relativeError(after.clsScore, o.clsScore) <= 1e-5);
   } finally {
     await runner.dispose();
   }

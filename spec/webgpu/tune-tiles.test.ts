@@ -16,7 +16,7 @@ import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import {
-  candidateLabel, candidateOptions, type LayerTuning, pickLayerTiles, type TuneCandidate, tuneLayerTiles, TUNE_MARGIN,
+  candidateLabel, candidateOptions, type LayerTuning, pickLayerTiles, repeatsFor, type TuneCandidate, tuneLayerTiles, TUNE_MARGIN,
 } from "../../runtime/webgpu/tune-tiles.ts";
 import {
   readTunedTiles, removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles,
@@ -58,6 +58,15 @@ test("the choice: the fastest candidate when it beats the heuristic by more than
   assert.equal(picked.directConvs, ["w", "x"]);
   assert.equal(layers.map((l) => l.chosen),
     ["32x32x8", undefined, "64x64x16", undefined, undefined, undefined, "direct", "direct 32x32x8", "direct 32x32x8"]);
+});
+
+test("repetitions per timed submit: ~5 ms per measurement, 1 to 64", () => {
+  assert.is(repeatsFor(10), 1);
+  assert.is(repeatsFor(5), 1);
+  assert.is(repeatsFor(1), 5);
+  assert.is(repeatsFor(0.1), 50);
+  assert.is(repeatsFor(0.01), 64);
+  assert.is(repeatsFor(0), 64);
 });
 
 function model(): TestModel {
