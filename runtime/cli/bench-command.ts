@@ -22,6 +22,7 @@ import { resolveCheckpoint } from "../download/checkpoint-source.ts";
 import { planTestPipeline } from "../pipeline/test-pipeline-plan.ts";
 import type { PipelineStep } from "../pipeline/steps.ts";
 import { prepareInput } from "../prepare-input.ts";
+import { repeatsFor } from "../webgpu/tune-tiles.ts";
 import { u8InputRunner } from "../webgpu/webgpu-runner.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
 import { intOption, parseCommand } from "./args.ts";
@@ -186,11 +187,14 @@ function fix(x: number, digits: number): string {
 async function layerTimings(runner: ModelRunner, batch: number, input: Float32Array): Promise<LayerRow[]> {
   const r = runner as ModelRunner & {
     lastProfile?: { name: string; kind: string; ms: number; flops: number }[];
-    profile?: (iterations?: number) => Promise<{ name: string; kind: string; ms: number; flops: number }[]>;
+    profile?: (iterations?: number, input?: "f32", repeat?: number[]) => Promise<{ name: string; kind: string; ms: number; flops: number }[]>;
   };
   let timings;
   if (typeof r.profile === "function") {
-    timings = await r.profile(1);
+    // WebGPU: each layer repeated within its submit to ~5 ms, so a fast GPU's small layers are
+    // not measured as a submit's round trip
+    const rough = await r.profile(1);
+    timings = await r.profile(1, "f32", rough.map((t) => repeatsFor(t.ms)));
   } else {
     await runner.run(input, batch);
     timings = r.lastProfile;
