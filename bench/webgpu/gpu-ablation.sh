@@ -18,7 +18,7 @@ LOG=${1:-/dev/null}
 run() {
   echo "== $1"; shift
   timeout "${LIMIT:-100}" $GPU_CHECK --videos 5 --input u8 --upload staging "$@" $GPU_CHECK_ARGS 2>&1 | grep -v "^Warning" | tee -a "$LOG" |
-    grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror|^tune|^  backbone"
+    grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror|^tune|^  backbone|kernel"
 }
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
 LIMIT=240

@@ -15,7 +15,7 @@
 // Small settings exercise it on lavapipe:
 //   node tools/node-ts.js bench/webgpu/gpu-check.ts --frames 8 --size 64 --clips 2 --crops 1 --videos 1
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
-//          --weights f32|f16 --profile 0|1 --tile 64x64x16 (force a GEMM tile) --target 256
+//          --weights f32|f16 --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
@@ -35,6 +35,7 @@ import { rng } from "../../runtime/random-weights.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
+import { repeatsFor } from "../../runtime/webgpu/tune-tiles.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { randomWeights } from "../../spec/helpers/random.ts";
@@ -175,6 +176,19 @@ for (const upload of uploads) {
       console.log("\nslowest layers:");
       for (const p of prof.slice(0, 12)) {
         console.log(`  ${p.name.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms ${(p.flops / p.ms / 1e6).toFixed(1).padStart(9)} GFLOP/s`);
+      }
+      // where the time goes by kernel: every dispatch alone, repeated to ~5 ms
+      const rough = await runner.profile(1, "f32", 1, "dispatch");
+      const each = await runner.profile(1, "f32", rough.map((t) => repeatsFor(t.ms)), "dispatch");
+      const byKind = new Map<string, { ms: number; n: number }>();
+      for (const d of each) {
+        const k = byKind.get(d.kind) ?? { ms: 0, n: 0 };
+        byKind.set(d.kind, { ms: k.ms + d.ms, n: k.n + 1 });
+      }
+      const total = each.reduce((t, d) => t + d.ms, 0);
+      console.log(`\nkernels (f32 stem), each dispatch alone: ${total.toFixed(2)} ms per batch of ${b} views`);
+      for (const [kind, k] of [...byKind].sort((p, q) => q[1].ms - p[1].ms)) {
+        console.log(`  kernel ${kind.padEnd(22)} ${k.ms.toFixed(2).padStart(9)} ms ${(100 * k.ms / total).toFixed(1).padStart(5)}%  (${k.n} dispatches)`);
       }
     }
   } finally {

@@ -67,9 +67,13 @@ export interface WebGpuRunner extends ModelRunner {
    * many times in its submit and reports the time per repetition: on a fast GPU a small layer
    * takes less than a submit's round trip, which would otherwise be most of what is measured.
    * Repetitions recompute from what the arena then holds (a layer that writes over its input
-   * reads its own output): the same work, other values.
+   * reads its own output): the same work, other values. `unit` "dispatch" times each dispatch
+   * alone instead of each layer (name = the dispatch's label, kind = its shader's family, e.g.
+   * "winograd-gemm", flops 0; `repeat` then counts per dispatch): where a layer's time goes.
    */
-  profile(iterations?: number, input?: "f32" | "u8", repeat?: number | readonly number[]): Promise<LayerTiming[]>;
+  profile(
+    iterations?: number, input?: "f32" | "u8", repeat?: number | readonly number[], unit?: "layer" | "dispatch",
+  ): Promise<LayerTiming[]>;
   /** whether runU8 works: the plan has the u8 input mode (a 3-channel input) */
   readonly acceptsU8: boolean;
   /**
@@ -233,15 +237,32 @@ class Runner implements WebGpuRunner {
     return this.enqueue({ kind: "u8", data: bytes, normalize }, views);
   }
 
-  profile(iterations = 1, input: "f32" | "u8" = "f32", repeat: number | readonly number[] = 1): Promise<LayerTiming[]> {
+  profile(
+    iterations = 1, input: "f32" | "u8" = "f32", repeat: number | readonly number[] = 1, unit: "layer" | "dispatch" = "layer",
+  ): Promise<LayerTiming[]> {
     if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
     if (input === "u8" && !this.acceptsU8) return Promise.reject(new I3DError("usage", "this WebGPU plan has no u8 input mode"));
-    const repeats = typeof repeat === "number" ? this.plan.layers.map(() => repeat) : [...repeat];
-    if (repeats.length !== this.plan.layers.length || !repeats.every((r) => Number.isInteger(r) && r >= 1 && r <= 1000)) {
-      return Promise.reject(new I3DError("usage", `profile's repeat must be an integer 1..1000 or one per layer (${this.plan.layers.length})`));
+    const units: LayerTiming[] = [];
+    const ranges: [number, number][] = [];
+    if (unit === "dispatch") {
+      this.plan.dispatches.forEach((d, i) => {
+        units.push({ name: d.label, kind: d.shader.split("{")[0], ms: 0, flops: 0 });
+        ranges.push([i, i]);
+      });
+    } else if (unit === "layer") {
+      for (const l of this.plan.layers) {
+        units.push({ name: l.name, kind: l.kind, ms: 0, flops: l.flops });
+        ranges.push(l.dispatches);
+      }
+    } else {
+      return Promise.reject(new I3DError("usage", `profile's unit is "layer" or "dispatch", got "${unit}"`));
+    }
+    const repeats = typeof repeat === "number" ? units.map(() => repeat) : [...repeat];
+    if (repeats.length !== units.length || !repeats.every((r) => Number.isInteger(r) && r >= 1 && r <= 1000)) {
+      return Promise.reject(new I3DError("usage", `profile's repeat must be an integer 1..1000 or one per ${unit} (${units.length})`));
     }
     // alone on the GPU: after every run asked for before it, and before any asked for after
-    const result = this.idle().then(() => this.profileNow(iterations, input, repeats));
+    const result = this.idle().then(() => this.profileNow(iterations, input, units, ranges, repeats));
     this.submitted = result.catch(() => {});
     return result;
   }
@@ -253,18 +274,21 @@ class Runner implements WebGpuRunner {
     return this.u8Stem;
   }
 
-  private async profileNow(iterations: number, input: "f32" | "u8", repeats: number[]): Promise<LayerTiming[]> {
+  /** times dispatches ranges[u] (repeated repeats[u] times) for each unit u: units[u] with ms set */
+  private async profileNow(
+    iterations: number, input: "f32" | "u8", units: LayerTiming[], ranges: [number, number][], repeats: number[],
+  ): Promise<LayerTiming[]> {
     const device = this.gpu.device;
     const stem = input === "u8" ? await this.u8StemNow() : undefined;
     const out: LayerTiming[] = [];
-    for (const [l, layer] of this.plan.layers.entries()) {
+    for (const [l, range] of ranges.entries()) {
       let best = Infinity;
       for (let it = 0; it < iterations; it++) {
         const t0 = performance.now();
         const encoder = device.createCommandEncoder();
         const pass = encoder.beginComputePass();
         for (let r = 0; r < repeats[l]; r++) {
-          for (let i = layer.dispatches[0]; i <= layer.dispatches[1]; i++) {
+          for (let i = range[0]; i <= range[1]; i++) {
             const [x, y, z] = this.plan.dispatches[i].workgroups;
             const alt = stem?.get(i);
             pass.setPipeline(alt?.pipeline ?? this.pipelines[i]);
@@ -279,7 +303,7 @@ class Runner implements WebGpuRunner {
       }
       const lost = this.deviceError("while profiling");
       if (lost) throw lost;
-      out.push({ name: layer.name, kind: layer.kind, ms: best, flops: layer.flops });
+      out.push({ ...units[l], ms: best });
     }
     return out;
   }

@@ -67,6 +67,12 @@ test("bad inputs are I3DError('input'); concurrent runs are queued and all corre
     for (const bad of [0, 1.5, 1001, [2], [1, 0]]) {
       await runner.profile(1, "f32", bad).then(() => assert.unreachable(), (e) => assert.ok(isError("usage", /repeat/)(e)));
     }
+    // per dispatch: one timing per plan dispatch, named by its label, kind = the shader family
+    const perDispatch = await runner.profile(1, "f32", 2, "dispatch");
+    assert.equal(perDispatch.map((p) => p.name), runner.plan.dispatches.map((d) => d.label));
+    assert.ok(perDispatch.every((p) => p.ms > 0 && /^[a-z0-9-]+$/.test(p.kind)), perDispatch.map((p) => p.kind).join());
+    assert.equal(perDispatch.map((p) => p.kind), ["conv3d-gemm", "head-pool", "head-linear"]);
+    await runner.profile(1, "f32", 1, "op" as never).then(() => assert.unreachable(), (e) => assert.ok(isError("usage", /unit/)(e)));
     // profiling leaves the arena as the repetitions left it; the next run starts afresh
     const after = await runner.run(model.input, 2);
     assert.ok(relativeError(after.clsScore, o.clsScore) <= 1e-5);
