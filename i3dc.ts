@@ -5,7 +5,7 @@
 //   i3dc convert <in.pth> <out.safetensors> [--float16]
 
 import process from "node:process";
-import { buildBundle } from "./compiler/bundle/write-bundle.ts";
+import { buildBundle, type BuildBundleOptions } from "./compiler/bundle/write-bundle.ts";
 import { inspectGraph } from "./compiler/inspect.ts";
 import { bindCheckpoint } from "./models/checkpoint/bind.ts";
 import { readCheckpoint } from "./models/checkpoint/pth-reader.ts";
@@ -28,7 +28,9 @@ commands:
   convert <in.pth> <out.safetensors> [--float16] the weights inference needs, without the pickle
 
 <config> is a model-zoo name (e.g. i3d_r50_32x2x1_100e_kinetics400_rgb), an MMAction2 .py config
-or a JSON file with the same dict structure.`;
+or a JSON file with the same dict structure. --gpu-limits adapter plans WebGPU for this machine's
+adapter exactly as the runtime would (its limits, features and options, and the per-layer tuning
+\`i3d tune\` cached for it); default: WebGPU's default limits, portable to any device.`;
 
 async function inspect(argv: string[]): Promise<number> {
   const usage = "i3dc inspect <config> [--input 3x32x224x224] [--json]";
@@ -84,13 +86,22 @@ async function build(argv: string[]): Promise<number> {
   if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
   const limitsFrom = values["gpu-limits"] ?? "default";
   if (limitsFrom !== "default" && limitsFrom !== "adapter") throw new I3DError("usage", `--gpu-limits must be default or adapter`);
-  let gpuLimits: Record<string, number> | undefined;
   let gpuFeatures: string[] | undefined;
+  let planWebGpu: BuildBundleOptions["planWebGpu"];
+  let tunedFrom: string | undefined;
   if (limitsFrom === "adapter" || precision === "f16") {
     // plan for this machine's GPU (its larger limits, its features)
     const { acquireGpuAdapter } = await import("./runtime/webgpu/acquire-gpu.ts");
     const adapter = await acquireGpuAdapter();
-    if (limitsFrom === "adapter") gpuLimits = adapter.limits;
+    if (limitsFrom === "adapter") {
+      // exactly as the runtime plans on this adapter: its options and any `i3d tune` tuning
+      const { planForAdapter } = await import("./runtime/webgpu/plan-for-adapter.ts");
+      planWebGpu = async (program, memory) => {
+        const r = await planForAdapter(program, memory, adapter, { weights: precision });
+        tunedFrom = r.tunedFrom;
+        return r.plan;
+      };
+    }
     gpuFeatures = adapter.features;
   }
   let weights;
@@ -104,13 +115,14 @@ async function build(argv: string[]): Promise<number> {
   const outDir = values.out ?? `${config.name}.bundle`;
   const { manifest, files } = await buildBundle({
     configName: config.name, model: config.model, clip, batch: views, outDir, backends: [...backends],
-    gpuLimits, gpuFeatures, webgpuWeights: precision, weights, checkpointBytes, esm: values.esm ?? false,
+    gpuFeatures, webgpuWeights: precision, planWebGpu, weights, checkpointBytes, esm: values.esm ?? false,
   });
   const total = files.reduce((s, f) => s + f.bytes, 0);
   process.stdout.write(
     `wrote ${outDir}: ${files.length} files, ${(total / 2 ** 20).toFixed(1)} MiB ` +
       `(${Object.keys(manifest.backends).join(" + ")}, ${views} view${views === 1 ? "" : "s"} of ${clip.join("x")}` +
-      `${weights ? ", weights packed" : ", weights from a checkpoint at load time"})\n`,
+      `${weights ? ", weights packed" : ", weights from a checkpoint at load time"})\n` +
+      (tunedFrom ? `WebGPU plan tuned by i3d tune (${tunedFrom})\n` : ""),
   );
   return 0;
 }

@@ -5,15 +5,13 @@
 
 import type { Program } from "../compiler/ir.ts";
 import type { MemoryPlan } from "../compiler/passes/plan-memory.ts";
-import { buildWebGpuPlan, type WebGpuPlanOptions } from "../compiler/webgpu/build-plan.ts";
 import { packWeights as packWebGpuWeights } from "../compiler/webgpu/weight-layout.ts";
-import { adapterPlanOptions } from "./webgpu/adapter-plan-options.ts";
 import { I3DError } from "../models/errors.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { createWasmRunner } from "./wasm/wasm-runner.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "./webgpu/acquire-gpu.ts";
 import { probeAdapterQuietly } from "./webgpu/probe-adapter.ts";
-import { readTunedTiles, tuningKey } from "./webgpu/tuned-tiles-cache.ts";
+import { planForAdapter } from "./webgpu/plan-for-adapter.ts";
 import { createWebGpuRunner } from "./webgpu/webgpu-runner.ts";
 
 export type BackendChoice = BackendName | "auto";
@@ -80,19 +78,9 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   let adapter = decision.adapter;
   decision.adapter = undefined;
   adapter ??= await acquireGpuAdapter();
-  const options: WebGpuPlanOptions = { weights: inputs.precision ?? "f32", ...adapterPlanOptions(adapter) };
-  let plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, options);
-  const tuned = inputs.tunedTiles === false ? undefined : await readTunedTiles(tuningKey(adapter, plan));
-  if (tuned) {
-    try {
-      plan = buildWebGpuPlan(inputs.program, inputs.memoryPlan, adapter.limits, adapter.features, {
-        ...options, layerTiles: tuned.tiles, directConvs: tuned.direct,
-      });
-      inputs.onTunedTiles?.(tuned.path);
-    } catch (e) {
-      // a cached file is a hint: one this plan refuses leaves the heuristic's plan
-      if (!(e instanceof I3DError)) throw e;
-    }
-  }
+  const { plan, tunedFrom } = await planForAdapter(inputs.program, inputs.memoryPlan, adapter, {
+    weights: inputs.precision ?? "f32", tuned: inputs.tunedTiles,
+  });
+  if (tunedFrom) inputs.onTunedTiles?.(tunedFrom);
   return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });
 }

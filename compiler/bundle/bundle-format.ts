@@ -2,7 +2,8 @@
 //
 //   manifest.json         this file's BundleManifest: model facts, the weight recipe, backends
 //   webgpu/plan.json      the WebGPU plan (compiler/webgpu/plan.ts), WGSL sources inside
-//   webgpu/shaders/*.wgsl the same sources as files, to read and diff
+//   webgpu/shaders/*.wgsl the same sources as files, to read and diff (<family>-<key hash>.wgsl,
+//                         the shader's key on the first line)
 //   wasm/plan.bin         the WASM plan (compiler/wasm/plan-codec.ts): metadata + both modules
 //   */weights-*.bin       packed weights, when built with --checkpoint
 //   i3d-bundle.mjs        with --esm: one ES module embedding the manifest and the WebGPU plan

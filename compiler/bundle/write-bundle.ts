@@ -9,12 +9,14 @@ import type { ModelSpec } from "../../models/model-spec.ts";
 import type { WeightMap } from "../../models/tensor.ts";
 import { compile } from "../compile.ts";
 import { materializeConstants } from "../materialize-constants.ts";
-import { planMemory } from "../passes/plan-memory.ts";
+import type { Program } from "../ir.ts";
+import { type MemoryPlan, planMemory } from "../passes/plan-memory.ts";
 import { buildWasmPlan } from "../wasm/build-wasm-plan.ts";
 import { packWeights as packWasmWeights } from "../wasm/pack-weights.ts";
 import { encodeWasmPlan } from "../wasm/plan-codec.ts";
 import { buildWebGpuPlan } from "../webgpu/build-plan.ts";
 import type { GpuLimits } from "../webgpu/limits.ts";
+import type { WebGpuPlan } from "../webgpu/plan.ts";
 import { packWeights as packWebGpuWeights } from "../webgpu/weight-layout.ts";
 import { withModules } from "../../kernels/wasm/plan-module.ts";
 import { BUNDLE_FORMAT, BUNDLE_VERSION, type BundleManifest } from "./bundle-format.ts";
@@ -30,6 +32,12 @@ export interface BuildBundleOptions {
   gpuLimits?: Partial<GpuLimits>;
   gpuFeatures?: string[];
   webgpuWeights?: "f32" | "f16";
+  /**
+   * plans WebGPU instead of the default (gpuLimits, gpuFeatures, webgpuWeights): `i3dc build
+   * --gpu-limits adapter` plans as the runtime does on this machine's adapter (its options and
+   * a cached tuning); the compiler itself never touches a GPU
+   */
+  planWebGpu?: (program: Program, memory: MemoryPlan) => Promise<WebGpuPlan>;
   /** pack these weights into the bundle */
   weights?: WeightMap;
   checkpointBytes?: Uint8Array;
@@ -58,9 +66,16 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuildBundleRes
   const backends: BundleManifest["backends"] = {};
   if (o.backends.includes("webgpu")) {
     const dtype = o.webgpuWeights ?? "f32";
-    const plan = buildWebGpuPlan(program, memory, o.gpuLimits, o.gpuFeatures ?? [], { weights: dtype });
+    const plan = o.planWebGpu ? await o.planWebGpu(program, memory)
+      : buildWebGpuPlan(program, memory, o.gpuLimits, o.gpuFeatures ?? [], { weights: dtype });
+    if (plan.weights.dtype !== dtype) throw new Error(`internal: the WebGPU plan's weights are ${plan.weights.dtype}, the bundle's ${dtype}`);
     await put("webgpu/plan.json", JSON.stringify(plan));
-    for (const [id, source] of Object.entries(plan.shaders)) await put(`webgpu/shaders/${id}.wgsl`, source);
+    // a shader's key (its family and JSON parameters) can pass a file system's 255-byte name
+    // limit and holds characters some do not allow: files are named by family and key hash,
+    // the key on the first line
+    for (const [id, source] of Object.entries(plan.shaders)) {
+      await put(shaderFileName(id), `// ${id}\n${source}`);
+    }
     const entry: NonNullable<BundleManifest["backends"]["webgpu"]> = { plan: "webgpu/plan.json", weightDtype: dtype };
     if (constants) {
       const packed = packWebGpuWeights(plan.weights, constants);
@@ -136,4 +151,10 @@ async function writeEsmBundle(
     logLevel: "silent",
   });
   await put("i3d-bundle.mjs", result.outputFiles[0].contents);
+}
+
+/** webgpu/shaders/<family>-<12 hex of the key's sha256>.wgsl */
+export function shaderFileName(key: string): string {
+  const family = /^[a-z0-9-]+/.exec(key)?.[0] ?? "shader";
+  return `webgpu/shaders/${family}-${createHash("sha256").update(key).digest("hex").slice(0, 12)}.wgsl`;
 }

@@ -22,6 +22,7 @@ import { DEFAULT_CONFIG } from "../load-recognizer.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
 import { acquireGpuAdapter } from "../webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../webgpu/adapter-plan-options.ts";
+import { planForAdapter } from "../webgpu/plan-for-adapter.ts";
 import { openTuningDevice, tuneLayerTiles } from "../webgpu/tune-tiles.ts";
 import { removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles } from "../webgpu/tuned-tiles-cache.ts";
 import { createWebGpuRunner } from "../webgpu/webgpu-runner.ts";
@@ -66,7 +67,8 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const base: WebGpuPlanOptions = { weights: precision, ...adapterPlanOptions(adapter) };
   const buildPlan = (extra: WebGpuPlanOptions) =>
     buildWebGpuPlan(program, memory, adapter.limits, adapter.features, { ...base, ...extra });
-  const heuristicPlan = buildPlan({});
+  // the plan infer and bench would build on this adapter without a tuning (the cache's key)
+  const heuristicPlan = (await planForAdapter(program, memory, adapter, { weights: precision, tuned: false })).plan;
   const key = tuningKey(adapter, heuristicPlan);
   log(`tune: ${config.name}, batch ${batch} x ${clip.join("x")}, ${adapter.description}`);
   const gpu = await openTuningDevice(adapter, heuristicPlan);

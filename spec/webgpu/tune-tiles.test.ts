@@ -3,13 +3,18 @@
 // candidate, the tuned plan as exact as the heuristic's), the cache's key, round trip and
 // refusal of files it did not write, and createRunner picking a cached tuning up.
 
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { compile } from "../../compiler/compile.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { buildGraph } from "../../models/build-graph.ts";
+import { resolveConfig } from "../../models/config/resolve.ts";
+import { planForAdapter } from "../../runtime/webgpu/plan-for-adapter.ts";
+import { runCli } from "../helpers/run-cli.ts";
 import { buildWebGpuPlan, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { tileText } from "../../compiler/webgpu/choose-tiling.ts";
 import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
@@ -210,6 +215,45 @@ test("createRunner applies a cached tuning to its plan (and ignores one naming l
   } finally {
     if (saved === undefined) delete process.env.I3D_CACHE;
     else process.env.I3D_CACHE = saved;
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("i3dc build --gpu-limits adapter plans as the runtime does on this adapter, cached tuning included", async () => {
+  if (!gpu.get()) return;
+  const dir = await mkdtemp(join(tmpdir(), "i3d-tiles-"));
+  try {
+    const config = await resolveConfig("i3d_r50_32x2x1_100e_kinetics400_rgb");
+    const program = compile(buildGraph(config.model, [3, 8, 32, 32], 1));
+    const memory = planMemory(program);
+    const adapter = await acquireGpuAdapter();
+    const { plan } = await planForAdapter(program, memory, adapter, { tuned: false });
+    const conv = plan.layers.find((l) => l.kind === "conv" && !l.variant.startsWith("winograd"))!.name;
+    const wino = plan.layers.find((l) => l.variant.startsWith("winograd"))!.name;
+    await writeTunedTiles(tuningKey(adapter, plan), adapter.description, plan,
+      { layerTiles: { [conv]: WIDE }, directConvs: [wino], layers: [], tried: [] }, undefined, join(dir, "cache"));
+    const out = join(dir, "bundle");
+    const r = await runCli("node", "i3dc", ["build", config.name, "--input", "3x8x32x32", "--views", "1", "--backend", "webgpu",
+      "--gpu-limits", "adapter", "-o", out], { env: { I3D_CACHE: join(dir, "cache") }, timeoutMs: 120_000 });
+    assert.is(r.code, 0, r.stderr);
+    assert.match(r.stdout, /tuned by i3d tune/);
+    const bundled = JSON.parse(await readFile(join(out, "webgpu", "plan.json"), "utf8")) as typeof plan;
+    const variant = (name: string) => bundled.layers.find((l) => l.name === name)!.variant;
+    assert.match(variant(conv), / 32x64x8 tn8/);
+    assert.not.match(variant(wino), /^winograd/);
+    // shader files named by family and key hash (a key can pass 255 bytes), the key on line 1
+    const files = await readdir(join(out, "webgpu", "shaders"));
+    assert.is(files.length, Object.keys(bundled.shaders).length);
+    for (const f of files) {
+      assert.match(f, /^[a-z0-9-]+-[0-9a-f]{12}\.wgsl$/);
+      const [first, ...rest] = (await readFile(join(out, "webgpu", "shaders", f), "utf8")).split("\n");
+      const key = first.slice(3);
+      assert.is(rest.join("\n"), bundled.shaders[key], f);
+    }
+    // the rest as the runtime's heuristic plan for this adapter
+    const others = plan.layers.filter((l) => l.name !== conv && l.name !== wino);
+    assert.equal(others.map((l) => variant(l.name)), others.map((l) => l.variant));
+  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
