@@ -1,7 +1,8 @@
 // `i3d tune` — measures the GEMM tile each conv and attention layer runs fastest with on this
-// machine's WebGPU adapter, and whether each Winograd conv runs faster direct there (runtime/webgpu/tune-tiles.ts) and caches the choice for the plan
-// that `i3d infer` / `i3d bench` / loadRecognizer build for the same config, batch and input
-// shape (runtime/webgpu/tuned-tiles-cache.ts), which then use it. The whole tuned run is timed
+// machine's WebGPU adapter, and whether each Winograd conv runs faster direct there
+// (runtime/webgpu/tune-tiles.ts), and caches the choice for the plan that `i3d infer` / `i3d
+// bench` / loadRecognizer / `i3dc build --gpu-limits adapter` build for the same config, batch
+// and input shape (runtime/webgpu/tuned-tiles-cache.ts), which then use it. The whole tuned run is timed
 // against the heuristic's before anything is written: a tuning that is not faster as a whole is
 // not cached (and an older one for the same plan is removed). Weights are random: speed does
 // not depend on them, and the plan does not depend on the checkpoint.
@@ -21,8 +22,7 @@ import { defaultInputShape } from "../../models/input-shape.ts";
 import { DEFAULT_CONFIG } from "../load-recognizer.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
 import { acquireGpuAdapter } from "../webgpu/acquire-gpu.ts";
-import { adapterPlanOptions } from "../webgpu/adapter-plan-options.ts";
-import { planForAdapter } from "../webgpu/plan-for-adapter.ts";
+import { runtimePlanOptions } from "../webgpu/plan-for-adapter.ts";
 import { openTuningDevice, tuneLayerTiles } from "../webgpu/tune-tiles.ts";
 import { removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles } from "../webgpu/tuned-tiles-cache.ts";
 import { createWebGpuRunner } from "../webgpu/webgpu-runner.ts";
@@ -64,11 +64,11 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const memory = planMemory(program);
   const constants = materializeConstants(program, randomWeights(graph, 7));
   const adapter = await acquireGpuAdapter();
-  const base: WebGpuPlanOptions = { weights: precision, ...adapterPlanOptions(adapter) };
+  const base = runtimePlanOptions(adapter, precision);
   const buildPlan = (extra: WebGpuPlanOptions) =>
     buildWebGpuPlan(program, memory, adapter.limits, adapter.features, { ...base, ...extra });
-  // the plan infer and bench would build on this adapter without a tuning (the cache's key)
-  const heuristicPlan = (await planForAdapter(program, memory, adapter, { weights: precision, tuned: false })).plan;
+  // the plan infer and bench build on this adapter without a tuning (the cache's key)
+  const heuristicPlan = buildPlan({});
   const key = tuningKey(adapter, heuristicPlan);
   log(`tune: ${config.name}, batch ${batch} x ${clip.join("x")}, ${adapter.description}`);
   const gpu = await openTuningDevice(adapter, heuristicPlan);

@@ -25,11 +25,16 @@ export interface AdapterPlan {
   tunedFrom?: string;
 }
 
+/** the options the runtime plans with on `adapter` (before any tuning) */
+export function runtimePlanOptions(adapter: { software: boolean }, weights: "f32" | "f16" = "f32"): WebGpuPlanOptions {
+  return { weights, ...adapterPlanOptions(adapter) };
+}
+
 export async function planForAdapter(
   program: Program, memory: MemoryPlan, adapter: AdapterDescription,
   opts: { weights?: "f32" | "f16"; /** apply a cached tuning (default true) */ tuned?: boolean } = {},
 ): Promise<AdapterPlan> {
-  const options: WebGpuPlanOptions = { weights: opts.weights ?? "f32", ...adapterPlanOptions(adapter) };
+  const options = runtimePlanOptions(adapter, opts.weights);
   const plan = buildWebGpuPlan(program, memory, adapter.limits, adapter.features, options);
   if (opts.tuned === false) return { plan };
   const tuned = await readTunedTiles(tuningKey(adapter, plan));

@@ -1,6 +1,6 @@
 // Where `i3d tune`'s answer (tune-tiles.ts: per layer a GEMM tile, and the Winograd convs to run
-// direct) lives between runs: one JSON file per adapter and
-// plan under the cache directory ($I3D_CACHE/webgpu-tiles/<key>.json). The key hashes what
+// direct) lives between runs: one JSON file per adapter and plan under the cache directory
+// ($I3D_CACHE/webgpu-tiles/<key>.json). The key hashes what
 // decides both the plan and the timings: the adapter (name, driver description) and the
 // heuristic plan's layers (names, kinds, FLOPs, variants: the shapes, the options, the tiles it
 // would pick), batch and input shape. The runtime applies a file only to the plan it was
