@@ -200,7 +200,8 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
 /**
  * Per conv / attention layer, the fastest candidate when it beats the heuristic's time by more
  * than `margin` (a fraction); sets each such layer's `chosen` and returns the plan options.
- * A direct candidate is taken only for convs (the only layers it changes).
+ * A direct candidate is taken only for the heuristic plan's Winograd convs (the only layers
+ * it changes; elsewhere it is its plain twin again).
  */
 export function pickLayerTiles(
   layers: LayerTuning[], candidates: ReadonlyMap<string, TuneCandidate>, margin = TUNE_MARGIN,
@@ -210,17 +211,19 @@ export function pickLayerTiles(
   for (const layer of layers) {
     delete layer.chosen;
     if (!isGemmLayer(layer.kind)) continue;
+    const winograd = layer.heuristic.variant.startsWith("winograd");
     let best: [string, number] | undefined;
     for (const [label, ms] of Object.entries(layer.candidates)) {
       const c = candidates.get(label);
-      if (!c || (c.direct && layer.kind !== "conv") || !Number.isFinite(ms)) continue;
+      // direct candidates only change Winograd convs: elsewhere they repeat a plain candidate
+      if (!c || (c.direct && !winograd) || !Number.isFinite(ms)) continue;
       if (best === undefined || ms < best[1]) best = [label, ms];
     }
     if (best && best[1] < layer.heuristic.ms * (1 - margin)) {
       const c = candidates.get(best[0])!;
       layer.chosen = best[0];
       if (c.tile) layerTiles[layer.name] = c.tile;
-      if (c.direct && layer.heuristic.variant.startsWith("winograd")) directConvs.push(layer.name);
+      if (c.direct) directConvs.push(layer.name);
     }
   }
   return { layerTiles, directConvs };
