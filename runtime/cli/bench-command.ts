@@ -88,7 +88,9 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const log = (line: string) => values.json || process.stderr.write(`${line}\n`);
   try {
     log(`bench: ${config.name}, ${views} views of ${clip.join("x")}, ${runner.device}, batch ${batch}` +
-      (tuned ? `, GEMM tiles tuned by i3d tune (${tuned})` : ""));
+      (tuned ? `, GEMM tiles tuned by i3d tune (${tuned})` : runner.backend === "webgpu"
+        ? `, heuristic GEMM tiles (\`i3d tune${values.config ? ` --config ${values.config}` : ""} --batch ${batch} ` +
+          `--input ${clip.join("x")}\` tunes them for this GPU)` : ""));
     let prepareMs: number | undefined;
     let input: Float32Array;
     if (values.video) {
