@@ -43,6 +43,8 @@ export interface RecognizerOptions {
   strict?: boolean;
   labelMap?: string;
   precision?: "f32" | "f16";
+  /** WebGPU: use the per-layer tiles `i3d tune` cached for this adapter and plan (default true) */
+  tunedTiles?: boolean;
   /** non-fatal notices: a non-strict load's leftovers, a backend fallback */
   onWarning?: (message: string) => void;
 }
@@ -178,7 +180,10 @@ export class Recognizer {
     const program = compile(graph);
     const memoryPlan = planMemory(program);
     const constants = materializeConstants(program, this.weights);
-    const inputs = { program, memoryPlan, constants, threads: this.options.threads, precision: this.options.precision };
+    const inputs = {
+      program, memoryPlan, constants, threads: this.options.threads, precision: this.options.precision,
+      tunedTiles: this.options.tunedTiles,
+    };
     try {
       return await createRunner(this.decision, inputs);
     } catch (e) {

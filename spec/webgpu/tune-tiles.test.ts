@@ -174,7 +174,7 @@ test("the cache: a key per adapter and plan, a round trip, and files it did not 
   }
 });
 
-test("createRunner applies a cached tuning to its plan (and ignores one naming layers the model lacks)", async () => {
+test("createRunner applies a cached tuning to its plan (not one naming layers the model lacks, nor when told not to)", async () => {
   if (!gpu.get()) return;
   const dir = await mkdtemp(join(tmpdir(), "i3d-tiles-"));
   const saved = process.env.I3D_CACHE;
@@ -189,13 +189,14 @@ test("createRunner applies a cached tuning to its plan (and ignores one naming l
     const conv = plan.layers.find((l) => l.kind === "conv")!.name;
     const wino = plan.layers.find((l) => l.variant.startsWith("winograd"))!.name;
     const o = oracle(m);
-    for (const [tiles, applied] of [[{ [conv]: WIDE }, true], [{ nope: WIDE }, false]] as const) {
+    // a usable tuning, one naming a layer the model lacks, a usable one declined (tunedTiles: false)
+    for (const [tiles, use, applied] of [[{ [conv]: WIDE }, true, true], [{ nope: WIDE }, true, false], [{ [conv]: WIDE }, false, false]] as const) {
       const tuning = { layerTiles: tiles, directConvs: [wino], layers: [], tried: [] };
       await writeTunedTiles(key, adapter.description, plan, tuning, undefined);
       let told: string | undefined;
       // no adapter in the decision: createRunner acquires its own (this one opened no device)
       const runner = await createRunner({ backend: "webgpu", reason: "test" },
-        { program: m.program, memoryPlan, constants: m.constants, onTunedTiles: (p) => { told = p; } });
+        { program: m.program, memoryPlan, constants: m.constants, tunedTiles: use, onTunedTiles: (p) => { told = p; } });
       try {
         const used = (runner as unknown as { plan: typeof plan }).plan;
         const variant = (name: string) => used.layers.find((l) => l.name === name)!.variant;
