@@ -71,6 +71,10 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   const heuristicPlan = buildPlan({});
   const key = tuningKey(adapter, heuristicPlan);
   log(`tune: ${config.name}, batch ${batch} x ${clip.join("x")}, ${adapter.description}`);
+  if (adapter.software) {
+    log("  (a software adapter: every candidate runs at CPU-rasteriser speed, and --backend auto runs WASM here, " +
+      "not WebGPU; the tuning applies with --backend webgpu)");
+  }
   const gpu = await openTuningDevice(adapter, heuristicPlan);
   try {
     const tuning = await tuneLayerTiles({ buildPlan, constants, device: gpu, candidates, iterations, onProgress: (l) => log(`  ${l}`) });
