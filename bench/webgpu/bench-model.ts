@@ -52,8 +52,13 @@ export function planModel(
   return { graph, program, plan };
 }
 
+/** the model's constants from seeded random weights */
+export function randomConstants(m: Omit<PlannedModel, "plan">): Map<string, Float32Array> {
+  return materializeConstants(m.program, randomWeights(m.graph, 1));
+}
+
 export function randomPackedWeights(m: PlannedModel): ArrayBuffer[] {
-  return packWeights(m.plan.weights, materializeConstants(m.program, randomWeights(m.graph, 1)));
+  return packWeights(m.plan.weights, randomConstants(m));
 }
 
 /** a normalised-looking input for `views` views */

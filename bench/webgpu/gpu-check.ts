@@ -35,12 +35,9 @@ import { rng } from "../../runtime/random-weights.ts";
 import { acquireGpuAdapter, type GpuAdapterHandle } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
-import { repeatsFor } from "../../runtime/webgpu/tune-tiles.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
-import { materializeConstants } from "../../compiler/materialize-constants.ts";
-import { randomWeights } from "../../spec/helpers/random.ts";
 import {
-  DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomPackedWeights, TUNE_ARGS,
+  DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomConstants, randomPackedWeights, TUNE_ARGS,
   tuneArgs, tunedPlan,
 } from "./bench-model.ts";
 
@@ -88,8 +85,7 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
       };
       let model = planModel(spec, input, batch, adapter, options);
       if (args.tune === "1") {
-        const plan = await tunedPlan(adapter, model.program, materializeConstants(model.program, randomWeights(model.graph, 1)),
-          options, tuneArgs(args));
+        const plan = await tunedPlan(adapter, model.program, randomConstants(model), options, tuneArgs(args));
         model = { ...model, plan };
         adapter = await acquireGpuAdapter(); // the tuning's device consumed this one
       }
@@ -178,8 +174,7 @@ for (const upload of uploads) {
         console.log(`  ${p.name.padEnd(44)} ${p.ms.toFixed(2).padStart(9)} ms ${(p.flops / p.ms / 1e6).toFixed(1).padStart(9)} GFLOP/s`);
       }
       // where the time goes by kernel: every dispatch alone, repeated to ~5 ms
-      const rough = await runner.profile(1, "f32", 1, "dispatch");
-      const each = await runner.profile(1, "f32", rough.map((t) => repeatsFor(t.ms)), "dispatch");
+      const each = await runner.profile(1, "f32", "auto", "dispatch");
       const byKind = new Map<string, { ms: number; n: number }>();
       for (const d of each) {
         const k = byKind.get(d.kind) ?? { ms: 0, n: 0 };

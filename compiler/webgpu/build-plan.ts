@@ -80,12 +80,19 @@ export interface WebGpuPlanOptions {
 
 const MIB = 1024 * 1024;
 
-/** the layers whose GEMM tile is layerTiles' to choose, each tile checked against the limits */
-function checkLayerTiles(
-  program: Program, limits: GpuLimits, layerTiles: Readonly<Record<string, GemmTile>>,
-): Map<string, GemmTile> {
+/**
+ * layerTiles (each tile checked against the limits) and directConvs, checked to name layers of
+ * the program that they can change
+ */
+function checkLayerOptions(
+  program: Program, limits: GpuLimits, layerTiles: Readonly<Record<string, GemmTile>>, directConvs: readonly string[],
+): { tiles: Map<string, GemmTile>; direct: Set<string> } {
   const out = new Map<string, GemmTile>();
-  const gemmOps = new Set(program.ops.filter((op) => op.kind === "conv" || op.kind === "attention").map((op) => op.name));
+  const convOps = new Set(program.ops.filter((op) => op.kind === "conv").map((op) => op.name));
+  const gemmOps = new Set([...convOps, ...program.ops.filter((op) => op.kind === "attention").map((op) => op.name)]);
+  for (const name of directConvs) {
+    if (!convOps.has(name)) throw new I3DError("config", `directConvs names "${name}", which is no conv layer of this model`);
+  }
   for (const [name, tile] of Object.entries(layerTiles)) {
     if (!gemmOps.has(name)) throw new I3DError("config", `layerTiles names "${name}", which is no conv or attention layer of this model`);
     try {
@@ -101,7 +108,7 @@ function checkLayerTiles(
     }
     out.set(name, { bm: tile.bm, bn: tile.bn, bk: tile.bk, ...(tile.tm ? { tm: tile.tm } : {}), ...(tile.tn ? { tn: tile.tn } : {}) });
   }
-  return out;
+  return { tiles: out, direct: new Set(directConvs) };
 }
 
 function arenaTensor(memory: MemoryPlan, name: string): ArenaTensor {
@@ -153,13 +160,7 @@ export function buildWebGpuPlan(
     },
     u8Dispatches: u8Input ? [] : null,
   };
-  const layerTiles = checkLayerTiles(program, limits, options.layerTiles ?? {});
-  const direct = new Set(options.directConvs ?? []);
-  for (const name of direct) {
-    if (!program.ops.some((op) => op.kind === "conv" && op.name === name)) {
-      throw new I3DError("config", `directConvs names "${name}", which is no conv layer of this model`);
-    }
-  }
+  const { tiles: layerTiles, direct } = checkLayerOptions(program, limits, options.layerTiles ?? {}, options.directConvs ?? []);
   const layers: LayerReport[] = [];
   for (const op of program.ops) {
     const tile = layerTiles.get(op.name);

@@ -22,7 +22,6 @@ import { resolveCheckpoint } from "../download/checkpoint-source.ts";
 import { planTestPipeline } from "../pipeline/test-pipeline-plan.ts";
 import type { PipelineStep } from "../pipeline/steps.ts";
 import { prepareInput } from "../prepare-input.ts";
-import { repeatsFor } from "../webgpu/tune-tiles.ts";
 import { u8InputRunner } from "../webgpu/webgpu-runner.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
 import { intOption, parseCommand } from "./args.ts";
@@ -189,14 +188,13 @@ function fix(x: number, digits: number): string {
 async function layerTimings(runner: ModelRunner, batch: number, input: Float32Array): Promise<LayerRow[]> {
   const r = runner as ModelRunner & {
     lastProfile?: { name: string; kind: string; ms: number; flops: number }[];
-    profile?: (iterations?: number, input?: "f32", repeat?: number[]) => Promise<{ name: string; kind: string; ms: number; flops: number }[]>;
+    profile?: (iterations?: number, input?: "f32", repeat?: "auto") => Promise<{ name: string; kind: string; ms: number; flops: number }[]>;
   };
   let timings;
   if (typeof r.profile === "function") {
     // WebGPU: each layer repeated within its submit to ~5 ms, so a fast GPU's small layers are
     // not measured as a submit's round trip
-    const rough = await r.profile(1);
-    timings = await r.profile(1, "f32", rough.map((t) => repeatsFor(t.ms)));
+    timings = await r.profile(1, "f32", "auto");
   } else {
     await runner.run(input, batch);
     timings = r.lastProfile;

@@ -35,14 +35,6 @@ export const TUNE_CANDIDATES: readonly GemmTile[] = [...LARGE_TILE_CANDIDATES, .
 /** a candidate must beat the heuristic's time by this fraction to replace it */
 export const TUNE_MARGIN = 0.03;
 
-/** each layer is timed over about this long per measurement (repeated within one submit) */
-export const REPEAT_TARGET_MS = 5;
-
-/** repetitions per timed submit for a layer that took `ms` once (with a submit's overhead) */
-export function repeatsFor(ms: number): number {
-  return Math.max(1, Math.min(64, Math.ceil(REPEAT_TARGET_MS / Math.max(ms, 1e-3))));
-}
-
 export interface TuneTilesOptions {
   /** the plan with the given extra options (the caller's base options underneath) */
   buildPlan(extra: WebGpuPlanOptions): WebGpuPlan;
@@ -134,9 +126,9 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
   };
   // one input for every candidate (30 views of 32x256x256 are 755 MB of floats to generate)
   let input: Float32Array | undefined;
-  // repetitions of each layer per timed submit, set from the heuristic plan's first timing so
-  // that every layer is timed over ~REPEAT_TARGET_MS (a fast GPU's small layers take less than
-  // a submit's round trip); the same counts for every candidate, so all are timed alike
+  // repetitions of each layer per timed submit: the heuristic plan's "auto" ones (each layer
+  // timed over ~5 ms: a fast GPU's small layers take less than a submit's round trip), then the
+  // same counts for every candidate, so all are timed alike
   let repeats: number[] | undefined;
   const timePlan = async (plan: WebGpuPlan): Promise<LayerTiming[]> => {
     const runner = await createWebGpuRunner({ plan, weights: weightsFor(plan), device: options.device });
@@ -145,8 +137,9 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
       if (input?.length !== elements) input = randomNormal(elements, 11);
       // profile() times whatever the arena holds: fill it with a real run first
       await runner.run(input, plan.batch);
-      repeats ??= (await runner.profile(1)).map((t) => repeatsFor(t.ms));
-      return await runner.profile(iterations, "f32", repeats);
+      const times = await runner.profile(iterations, "f32", repeats ?? "auto");
+      repeats ??= times.map((t) => t.repeat);
+      return times;
     } finally {
       await runner.dispose();
     }
@@ -164,25 +157,16 @@ export async function tuneLayerTiles(options: TuneTilesOptions): Promise<TileTun
   if (options.direct ?? hasWinograd) choices.push({ direct: true }, ...candidates.map((tile) => ({ tile, direct: true })));
   for (const choice of choices) {
     const text = candidateLabel(choice);
-    let plan: WebGpuPlan;
-    try {
-      plan = options.buildPlan(candidateOptions(choice));
-    } catch (e) {
-      // a tile whose plan needs more than the device offers is not a candidate here
-      if (e instanceof I3DError && e.kind === "device") {
-        options.onProgress?.(`${text}: skipped (${e.message})`);
-        continue;
-      }
-      throw e;
-    }
-    if (plan.layers.length !== base.layers.length || plan.layers.some((l, i) => l.name !== base.layers[i].name)) {
-      throw new I3DError("internal", `candidate ${text} changed the plan's layers`);
-    }
     let times: LayerTiming[];
     try {
+      const plan = options.buildPlan(candidateOptions(choice));
+      if (plan.layers.length !== base.layers.length || plan.layers.some((l, i) => l.name !== base.layers[i].name)) {
+        throw new I3DError("internal", `candidate ${text} changed the plan's layers`);
+      }
       times = await timePlan(plan);
     } catch (e) {
-      // a candidate's plan that needs more than the shared device has (a larger scratch)
+      // a candidate whose plan needs more than the adapter or the shared device offers (a
+      // larger tile, a larger scratch) is not a candidate here; a lost device ends the tuning
       if (e instanceof I3DError && e.kind === "device" && !options.device.lostMessage()) {
         options.onProgress?.(`${text}: skipped (${e.message})`);
         continue;

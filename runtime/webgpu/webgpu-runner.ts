@@ -53,6 +53,16 @@ export interface LayerTiming {
   /** wall-clock milliseconds per run of this layer's dispatches (best of the iterations) */
   ms: number;
   flops: number;
+  /** how many times the dispatches were repeated within each timed submit */
+  repeat: number;
+}
+
+/** with profile's repeat "auto", each layer (or dispatch) is timed over about this long per submit */
+export const REPEAT_TARGET_MS = 5;
+
+/** repetitions per timed submit for work that took `ms` once (a submit's round trip included) */
+export function repeatsFor(ms: number): number {
+  return Math.max(1, Math.min(64, Math.ceil(REPEAT_TARGET_MS / Math.max(ms, 1e-3))));
 }
 
 export interface WebGpuRunner extends ModelRunner {
@@ -65,14 +75,16 @@ export interface WebGpuRunner extends ModelRunner {
    * `input` "u8" times the stem's u8-input dispatches instead (after a runU8, so the arena
    * holds bytes there). `repeat` (one count, or one per layer) encodes a layer's dispatches that
    * many times in its submit and reports the time per repetition: on a fast GPU a small layer
-   * takes less than a submit's round trip, which would otherwise be most of what is measured.
+   * takes less than a submit's round trip, which would otherwise be most of what is measured;
+   * "auto" times each once first and repeats it to ~REPEAT_TARGET_MS (LayerTiming.repeat says
+   * how often).
    * Repetitions recompute from what the arena then holds (a layer that writes over its input
    * reads its own output): the same work, other values. `unit` "dispatch" times each dispatch
    * alone instead of each layer (name = the dispatch's label, kind = its shader's family, e.g.
    * "winograd-gemm", flops 0; `repeat` then counts per dispatch): where a layer's time goes.
    */
   profile(
-    iterations?: number, input?: "f32" | "u8", repeat?: number | readonly number[], unit?: "layer" | "dispatch",
+    iterations?: number, input?: "f32" | "u8", repeat?: number | readonly number[] | "auto", unit?: "layer" | "dispatch",
   ): Promise<LayerTiming[]>;
   /** whether runU8 works: the plan has the u8 input mode (a 3-channel input) */
   readonly acceptsU8: boolean;
@@ -238,7 +250,8 @@ class Runner implements WebGpuRunner {
   }
 
   profile(
-    iterations = 1, input: "f32" | "u8" = "f32", repeat: number | readonly number[] = 1, unit: "layer" | "dispatch" = "layer",
+    iterations = 1, input: "f32" | "u8" = "f32", repeat: number | readonly number[] | "auto" = 1,
+    unit: "layer" | "dispatch" = "layer",
   ): Promise<LayerTiming[]> {
     if (this.disposed) return Promise.reject(new I3DError("usage", "the WebGPU runner was disposed"));
     if (input === "u8" && !this.acceptsU8) return Promise.reject(new I3DError("usage", "this WebGPU plan has no u8 input mode"));
@@ -246,23 +259,26 @@ class Runner implements WebGpuRunner {
     const ranges: [number, number][] = [];
     if (unit === "dispatch") {
       this.plan.dispatches.forEach((d, i) => {
-        units.push({ name: d.label, kind: d.shader.split("{")[0], ms: 0, flops: 0 });
+        units.push({ name: d.label, kind: d.shader.split("{")[0], ms: 0, flops: 0, repeat: 1 });
         ranges.push([i, i]);
       });
     } else if (unit === "layer") {
       for (const l of this.plan.layers) {
-        units.push({ name: l.name, kind: l.kind, ms: 0, flops: l.flops });
+        units.push({ name: l.name, kind: l.kind, ms: 0, flops: l.flops, repeat: 1 });
         ranges.push(l.dispatches);
       }
     } else {
       return Promise.reject(new I3DError("usage", `profile's unit is "layer" or "dispatch", got "${unit}"`));
     }
-    const repeats = typeof repeat === "number" ? units.map(() => repeat) : [...repeat];
-    if (repeats.length !== units.length || !repeats.every((r) => Number.isInteger(r) && r >= 1 && r <= 1000)) {
-      return Promise.reject(new I3DError("usage", `profile's repeat must be an integer 1..1000 or one per ${unit} (${units.length})`));
+    const repeats = repeat === "auto" ? undefined : typeof repeat === "number" ? units.map(() => repeat) : [...repeat];
+    if (repeats && (repeats.length !== units.length || !repeats.every((r) => Number.isInteger(r) && r >= 1 && r <= 1000))) {
+      return Promise.reject(new I3DError("usage", `profile's repeat must be "auto", an integer 1..1000 or one per ${unit} (${units.length})`));
     }
     // alone on the GPU: after every run asked for before it, and before any asked for after
-    const result = this.idle().then(() => this.profileNow(iterations, input, units, ranges, repeats));
+    const result = this.idle().then(async () => {
+      const counts = repeats ?? (await this.profileNow(1, input, units, ranges, units.map(() => 1))).map((t) => repeatsFor(t.ms));
+      return await this.profileNow(iterations, input, units, ranges, counts);
+    });
     this.submitted = result.catch(() => {});
     return result;
   }
@@ -303,7 +319,7 @@ class Runner implements WebGpuRunner {
       }
       const lost = this.deviceError("while profiling");
       if (lost) throw lost;
-      out.push({ ...units[l], ms: best });
+      out.push({ ...units[l], ms: best, repeat: repeats[l] });
     }
     return out;
   }

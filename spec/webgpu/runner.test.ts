@@ -63,7 +63,12 @@ test("bad inputs are I3DError('input'); concurrent runs are queued and all corre
       const rep = await runner.profile(2, "f32", repeat);
       assert.equal(rep.map((p) => p.name), prof.map((p) => p.name));
       assert.ok(rep.every((p) => p.ms > 0 && Number.isFinite(p.ms)));
+      assert.equal(rep.map((p) => p.repeat), typeof repeat === "number" ? [repeat, repeat] : repeat);
     }
+    // "auto": each timed once, then repeated to ~5 ms (the counts are reported)
+    const auto = await runner.profile(1, "f32", "auto");
+    assert.equal(auto.map((p) => p.name), prof.map((p) => p.name));
+    assert.ok(auto.every((p) => Number.isInteger(p.repeat) && p.repeat >= 1 && p.repeat <= 64 && p.ms > 0), JSON.stringify(auto));
     for (const bad of [0, 1.5, 1001, [2], [1, 0]]) {
       await runner.profile(1, "f32", bad).then(() => assert.unreachable(), (e) => assert.ok(isError("usage", /repeat/)(e)));
     }

@@ -21,8 +21,9 @@ import type { GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
 import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import {
-  candidateLabel, candidateOptions, type LayerTuning, pickLayerTiles, repeatsFor, type TuneCandidate, tuneLayerTiles, TUNE_MARGIN,
+  candidateLabel, candidateOptions, type LayerTuning, pickLayerTiles, type TuneCandidate, tuneLayerTiles, TUNE_MARGIN,
 } from "../../runtime/webgpu/tune-tiles.ts";
+import { repeatsFor } from "../../runtime/webgpu/webgpu-runner.ts";
 import {
   readTunedTiles, removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles,
 } from "../../runtime/webgpu/tuned-tiles-cache.ts";
