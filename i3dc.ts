@@ -97,7 +97,7 @@ async function build(argv: string[]): Promise<number> {
       // exactly as the runtime plans on this adapter: its options and any `i3d tune` tuning
       const { planForAdapter } = await import("./runtime/webgpu/plan-for-adapter.ts");
       planWebGpu = async (program, memory) => {
-        const r = await planForAdapter(program, memory, adapter, { weights: precision });
+        const r = await planForAdapter(program, memory, adapter, { precision });
         tunedFrom = r.tunedFrom;
         return r.plan;
       };

@@ -54,7 +54,7 @@ export interface RunnerInputs {
   memoryPlan: MemoryPlan;
   constants: Map<string, Float32Array>;
   threads?: number;
-  /** WebGPU weight storage; f16 needs shader-f16 */
+  /** WebGPU: "f16" = f16 weights and f16 conv GEMM products (the fast path; needs shader-f16), "f32" the exact one */
   precision?: "f32" | "f16";
   /** WASM: record per-step times of each run (benchmarks) */
   profile?: boolean;
@@ -79,7 +79,7 @@ export async function createRunner(decision: BackendDecision, inputs: RunnerInpu
   decision.adapter = undefined;
   adapter ??= await acquireGpuAdapter();
   const { plan, tunedFrom } = await planForAdapter(inputs.program, inputs.memoryPlan, adapter, {
-    weights: inputs.precision ?? "f32", tuned: inputs.tunedTiles,
+    precision: inputs.precision ?? "f32", tuned: inputs.tunedTiles,
   });
   if (tunedFrom) inputs.onTunedTiles?.(tunedFrom);
   return await createWebGpuRunner({ plan, weights: packWebGpuWeights(plan.weights, inputs.constants), adapter });

@@ -3,7 +3,8 @@
 # u8 input through staging, 5 videos) with the runtime's defaults for a hardware adapter, with
 # each layer's GEMM tile and algorithm tuned on this GPU first (what `i3d tune` caches), the
 # goldens, then each change switched off alone, the configuration of the first H200 run (all
-# off), other Winograd choices, and the goldens again tuned and all direct. Most telling first:
+# off), other Winograd choices, and the goldens again tuned and all direct; the f16 path
+# (--precision f16) beside the defaults, and Dawn's robustness switched off. Most telling first:
 # on a device lent by the minute, a run cut short still returns the head of the log.
 # Usage: bench/webgpu/gpu-ablation.sh [LOG]   (LOG: where the full gpu-check output goes)
 # GPU_CHECK / GOLDEN_CHECK override how the two scripts run (e.g. esbuild bundles under another
@@ -21,15 +22,17 @@ run() {
     grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror|^tune|^  backbone|kernel"
 }
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
+run "--precision f16 (f16 weights and conv GEMM products: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
 LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
 LIMIT=100
 goldens() {
   echo "== goldens, $1"; shift
-  timeout "${LIMIT:-100}" $GOLDEN_CHECK "$@" 2>&1 | grep -v "^Warning" | grep -E "f32|rror"
+  timeout "${LIMIT:-100}" $GOLDEN_CHECK "$@" 2>&1 | grep -v "^Warning" | grep -E "f32|f16|rror"
 }
-goldens "defaults"
+goldens "defaults (f32 and f16)"
+run "Dawn's robustness off (is the bounds-clamping of every access costly here?)" --dawn-toggles disable_robustness
 run "no Winograd" --winograd 0,0,0
 run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1
 run "no large tiles" --large-tiles 0
@@ -38,9 +41,12 @@ run "1 batch in flight" --depth 1
 run "no stem Winograd" --winograd 4,4,0
 run "Winograd 2,2,2" --winograd 2,2,2
 LIMIT=240
-goldens "tuned per layer (2 tiles, with and without direct convs)" --tune 1 --tune-tiles 128x128x8x8x8,64x64x16 --tune-iterations 1
+goldens "tuned per layer (2 tiles, with and without direct convs)" --precision f32 --tune 1 --tune-tiles 128x128x8x8x8,64x64x16 --tune-iterations 1
 LIMIT=100
 goldens "all direct" --winograd 0,0,0
+LIMIT=240
+run "--precision f16 tuned per layer" --precision f16 --tune 1 --tune-tiles 128x128x8x8x8,128x128x16x8x8,64x64x16
+LIMIT=100
 run "128x128x8 tm8 tn8 forced everywhere" --tile 128x128x8x8x8
 run "Winograd 1x3x3 only" --winograd 4,0,0
 run "stem F(3x3,4x4)" --winograd 4,4,3

@@ -15,7 +15,8 @@
 // Small settings exercise it on lavapipe:
 //   node tools/node-ts.js bench/webgpu/gpu-check.ts --frames 8 --size 64 --clips 2 --crops 1 --videos 1
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
-//          --weights f32|f16 --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
+//          --precision f32|f16 (f16: f16 weights and conv GEMM products, the runtime's --precision f16)
+//          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
@@ -27,6 +28,7 @@
 //          --tune-direct 1|0 (also try every candidate with the convs direct instead of Winograd)
 
 import process from "node:process";
+import { precisionPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { parseTile } from "../../compiler/webgpu/choose-tiling.ts";
 import { I3DError } from "../../models/errors.ts";
 import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
@@ -43,11 +45,13 @@ import {
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
-  weights: "f32", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
+  precision: "f32", "dawn-toggles": "", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
   winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
+if (args.precision !== "f32" && args.precision !== "f16") throw new Error(`--precision takes f32 or f16, got ${args.precision}`);
+const dawnToggles = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
 const planOptions = {
-  weights: args.weights as "f32" | "f16", targetWorkgroups: Number(args.target),
+  ...precisionPlanOptions(args.precision), targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),
 };
 for (const o of ["unroll", "large-tiles"]) {
@@ -65,8 +69,9 @@ const perView = input.reduce((p, q) => p * q, 1);
 // the zoo configs' Normalize
 const NORMALIZE: NormalizeParams = { mean: [123.675, 116.28, 103.53], std: [58.395, 57.12, 57.375], toBgr: false };
 const spec = await modelSpec(args.model);
-let adapter: GpuAdapterHandle = await acquireGpuAdapter();
-console.log(`adapter: ${adapter.description}${adapter.software ? "  (software: expect ~2% of a CPU's peak)" : ""}`);
+let adapter: GpuAdapterHandle = await acquireGpuAdapter({ dawnToggles });
+console.log(`adapter: ${adapter.description}${adapter.software ? "  (software: expect ~2% of a CPU's peak)" : ""}` +
+  `; precision ${args.precision}${dawnToggles.length ? `; Dawn toggles ${dawnToggles.join(",")}` : ""}`);
 console.log(`limits: maxBufferSize ${mib(adapter.limits.maxBufferSize)}, maxStorageBufferBindingSize ` +
   `${mib(adapter.limits.maxStorageBufferBindingSize)}; features: ${adapter.features.filter((f) => /f16|subgroup|timestamp/.test(f)).join(", ")}`);
 
@@ -75,7 +80,7 @@ let adapterUsed = false;
 async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ runner: WebGpuRunner; model: PlannedModel }> {
   for (const batch of batches) {
     // an adapter that opened a device cannot open another
-    if (adapterUsed) adapter = await acquireGpuAdapter();
+    if (adapterUsed) adapter = await acquireGpuAdapter({ dawnToggles });
     adapterUsed = true;
     try {
       const byAdapter = adapterPlanOptions(adapter);
@@ -87,7 +92,7 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
       if (args.tune === "1") {
         const plan = await tunedPlan(adapter, model.program, randomConstants(model), options, tuneArgs(args));
         model = { ...model, plan };
-        adapter = await acquireGpuAdapter(); // the tuning's device consumed this one
+        adapter = await acquireGpuAdapter({ dawnToggles }); // the tuning's device consumed this one
       }
       const runner = await createWebGpuRunner({ plan: model.plan, weights: randomPackedWeights(model), adapter, upload });
       return { runner, model };

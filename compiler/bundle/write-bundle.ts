@@ -14,7 +14,7 @@ import { type MemoryPlan, planMemory } from "../passes/plan-memory.ts";
 import { buildWasmPlan } from "../wasm/build-wasm-plan.ts";
 import { packWeights as packWasmWeights } from "../wasm/pack-weights.ts";
 import { encodeWasmPlan } from "../wasm/plan-codec.ts";
-import { buildWebGpuPlan } from "../webgpu/build-plan.ts";
+import { buildWebGpuPlan, precisionPlanOptions } from "../webgpu/build-plan.ts";
 import type { GpuLimits } from "../webgpu/limits.ts";
 import type { WebGpuPlan } from "../webgpu/plan.ts";
 import { packWeights as packWebGpuWeights } from "../webgpu/weight-layout.ts";
@@ -67,7 +67,7 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuildBundleRes
   if (o.backends.includes("webgpu")) {
     const dtype = o.webgpuWeights ?? "f32";
     const plan = o.planWebGpu ? await o.planWebGpu(program, memory)
-      : buildWebGpuPlan(program, memory, o.gpuLimits, o.gpuFeatures ?? [], { weights: dtype });
+      : buildWebGpuPlan(program, memory, o.gpuLimits, o.gpuFeatures ?? [], precisionPlanOptions(dtype));
     if (plan.weights.dtype !== dtype) throw new Error(`internal: the WebGPU plan's weights are ${plan.weights.dtype}, the bundle's ${dtype}`);
     await put("webgpu/plan.json", JSON.stringify(plan));
     // a shader's key (its family and JSON parameters) can pass a file system's 255-byte name

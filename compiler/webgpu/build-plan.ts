@@ -22,6 +22,15 @@ import { WeightLayoutBuilder } from "./weight-layout.ts";
 export interface WebGpuPlanOptions {
   /** weight storage: "f16" needs the adapter's shader-f16 feature (accumulation stays f32) */
   weights?: "f32" | "f16";
+  /**
+   * the direct convs' GEMM products: "f16" rounds both operands to f16 in the workgroup tiles
+   * and sums up to 32 products in f16 before the f32 accumulators (kernels/wgsl/gemm-core.wgsl.ts;
+   * needs shader-f16). Winograd convs keep f32 products: their transforms spread one operand's
+   * f16 rounding over a whole tile (on the goldens, f16 products in the Winograd GEMMs too made
+   * the logits' error 2-4x that of f16 in the direct convs alone). The non-local attention
+   * products stay f32. Default "f32": the exact path.
+   */
+  math?: "f32" | "f16";
   /** workgroups a GEMM dispatch should reach before smaller tiles / split-K are used (default 256) */
   targetWorkgroups?: number;
   /** force (>= 2) or forbid (1) split-K on every conv; default: heuristic */
@@ -111,6 +120,14 @@ function checkLayerOptions(
   return { tiles: out, direct: new Set(directConvs) };
 }
 
+/**
+ * What a model's precision means for its WebGPU plan: "f32" the exact path; "f16" the fast one,
+ * f16 weights and f16 conv GEMM products (both need shader-f16)
+ */
+export function precisionPlanOptions(precision: "f32" | "f16"): Pick<WebGpuPlanOptions, "weights" | "math"> {
+  return precision === "f16" ? { weights: "f16", math: "f16" } : { weights: "f32" };
+}
+
 function arenaTensor(memory: MemoryPlan, name: string): ArenaTensor {
   const p = memory.placements[name];
   return { offset: p.offset * 4, bytes: p.size * 4 };
@@ -125,6 +142,11 @@ export function buildWebGpuPlan(
   const dtype = options.weights ?? "f32";
   if (dtype === "f16" && !featureSet.has("shader-f16")) {
     throw new I3DError("device", "f16 weights need the adapter's shader-f16 feature, which it does not offer");
+  }
+  const math = options.math ?? "f32";
+  if (math !== "f32" && math !== "f16") throw new I3DError("config", `math must be f32 or f16, got ${String(math)}`);
+  if (math === "f16" && !featureSet.has("shader-f16")) {
+    throw new I3DError("device", "f16 GEMM products need the adapter's shader-f16 feature, which it does not offer");
   }
   for (const op of program.ops) {
     if (!EXECUTABLE_KINDS.has(op.kind)) throw new Error(`internal: op ${op.name} (${op.kind}) was not fused away`);
@@ -159,6 +181,7 @@ export function buildWebGpuPlan(
       scratchBytes: Math.min(options.winogradScratchBytes ?? 640 * MIB, limits.maxBufferSize),
     },
     u8Dispatches: u8Input ? [] : null,
+    gemmMath: math === "f16" ? { math } : {},
   };
   const { tiles: layerTiles, direct } = checkLayerOptions(program, limits, options.layerTiles ?? {}, options.directConvs ?? []);
   const layers: LayerReport[] = [];

@@ -82,6 +82,8 @@ export class PlanEmitter {
   ): PlanDispatch {
     const id = shaderId(kernel, key);
     if (!(id in this.shaders)) this.shaders[id] = kernel.source(key);
+    // f16 in bindings or only inside the shader (f16 GEMM products over f32 tensors)
+    if (this.shaders[id].startsWith("enable f16;")) this.uses.f16 = true;
     const roles = kernel.bindings(key);
     const bindings = roles.map((r) => {
       const w = windows[r.role];

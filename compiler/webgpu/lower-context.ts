@@ -22,6 +22,8 @@ export interface LowerContext {
   scratchLimitBytes: number;
   /** which convs run as Winograd convs (lower-winograd-conv.ts) */
   winograd: WinogradOptions;
+  /** the direct convs' GEMM products: {} = f32, { math: "f16" } (Winograd and attention stay f32) */
+  gemmMath: { math?: "f16" };
   /** collects the u8 input's replacement stem dispatches; null: the plan has no u8 input mode */
   u8Dispatches: PlanU8Input["dispatches"] | null;
 }

@@ -83,7 +83,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     // in split-k mode the epilogue moves to the reduce kernel: keep the conv's key generic
     bias: !split && !!op.bias, residual: !split && !!op.residual,
     residualIsInput: !split && !!op.residual && op.residual === op.inputs[0], relu: !split && op.relu,
-    splitK: split, weights: f16 ? "f16" : "f32",
+    splitK: split, weights: f16 ? "f16" : "f32", ...ctx.gemmMath,
   };
 
   // the u8 input mode (build-plan checked it applies: 3 channels, no residual on the input)
@@ -117,7 +117,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     };
     const grid = gemmWorkgroups(tiling.tile, M, N, tiling.splits);
     const idx = em.dispatch(conv3dGemm, key, label, windows, uniforms, grid, gemmThreads(tiling.tile),
-      gemmWorkgroupBytes(tiling.tile));
+      gemmWorkgroupBytes(tiling.tile, key.math));
     if (u8) {
       // the same views' bytes: byte v of the input region holds element v of the float32 tensor
       const xb = em.byteWindow("arena", xOff * 4 + xw.start, xOff * 4 + xw.end);
@@ -125,7 +125,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
         index: idx,
         dispatch: em.record(conv3dGemm, { ...key, input: "ncthw-u8" }, `${label} [u8 input]`,
           { ...windows, x: xb, norm: em.normalizeTable() }, { ...uniforms, xBase: xb.base }, grid,
-          gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile)),
+          gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile, key.math)),
       });
     }
     if (first < 0) first = idx;
@@ -145,7 +145,7 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
   const m = ys.n * ys.t * hwOut;
   return {
     name: op.name, kind: "conv", gemm: { m, n: N, k: K }, flops: 2 * m * N * K,
-    variant: `${input} ${tileName(tiling.tile)}${split ? ` split-k ${tiling.splits}` : ""}`,
+    variant: `${input} ${tileName(tiling.tile)}${split ? ` split-k ${tiling.splits}` : ""}${key.math ? ` ${key.math} products` : ""}`,
     dispatches: [first, last], chunks: chunks.length,
   };
 }

@@ -24,7 +24,7 @@
 // partial sum to part[yBase + (z*M + m)*N + n] for kernels/wgsl/split-k-reduce.wgsl.ts.
 
 import type { Triple } from "../../models/model-spec.ts";
-import { GEMM_UNIFORMS, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
+import { GEMM_UNIFORMS, type GemmMath, type GemmTile, gemmCoreSource } from "./gemm-core.wgsl.ts";
 import { NORMALIZED_BYTE_FN } from "./input-normalize.ts";
 import { bindingDecls, constDecls, type StorageBinding, type UniformField, type WgslKernel } from "./kernel.ts";
 import { OUTPUT_POSITION_FN } from "./output-position.ts";
@@ -53,6 +53,8 @@ export interface Conv3dKey {
   splitK: boolean;
   /** weights stored as f16 (shader-f16), accumulation stays f32 */
   weights: "f32" | "f16";
+  /** the GEMM core's products in f16 (gemm-core.wgsl.ts; shader-f16); absent: f32 */
+  math?: GemmMath;
 }
 
 const CONV_UNIFORMS: readonly UniformField[] = [
@@ -209,8 +211,9 @@ export const conv3dGemm: WgslKernel<Conv3dKey> = {
   uniforms: () => CONV_UNIFORMS,
   bindings,
   source(key) {
-    const header = key.weights === "f16" ? "enable f16;\n" : "";
+    const header = key.weights === "f16" || key.math === "f16" ? "enable f16;\n" : "";
     return header + bindingDecls(bindings(key), CONV_UNIFORMS) + "\n" +
-      gemmCoreSource(key.tile, key.splitK ? "split-k" : "batch", { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase"), c: cHook(key) });
+      gemmCoreSource(key.tile, key.splitK ? "split-k" : "batch",
+        { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase"), c: cHook(key) }, key.math);
   },
 };

@@ -16,6 +16,13 @@
 //
 // workgroup_id: x = N tile, y = M tile, z = batch entry ("batch": every z runs all of K) or
 // K slice ("split-k": z covers K[z*kSplit, (z+1)*kSplit); storeC then writes partial sums).
+//
+// Products in f16 (math "f16", needs shader-f16: the fast path beside the exact fp32 one): the
+// workgroup tiles hold f16, each thread's products over ~32 terms of K (F16_SUM_TERMS, whole
+// K steps) are summed in f16 registers and then added to its f32 accumulators, so the f16
+// rounding stays that of short sums (rel. ~2^-11 per term) however long K is, and a GPU with double-rate f16 (NVIDIA
+// since Pascal's GP100, AMD since Vega) runs the FMAs two per instruction; half the workgroup
+// memory traffic. The hooks still load and store f32.
 
 import type { UniformField } from "./kernel.ts";
 
@@ -40,6 +47,9 @@ export interface GemmTile {
 
 export type GemmZMode = "batch" | "split-k";
 
+/** the element type of the workgroup tiles and of the products within one K step */
+export type GemmMath = "f32" | "f16";
+
 export interface GemmHooks {
   /** bindings, helper functions, ARow/aRow/loadA */
   a: string;
@@ -60,13 +70,21 @@ export const GEMM_UNIFORMS: readonly UniformField[] = [
   { name: "kStep", type: "u32" },
 ];
 
+/**
+ * f16 products: terms summed in f16 before they join the f32 accumulators (whole K steps: BK
+ * = 8 flushes every 4 steps, 16 every 2, 32 and more every step). Each flush costs a conversion
+ * and an f32 add per accumulator; at one per 8 terms that would eat half of what double-rate
+ * f16 FMAs save, at one per 32 an eighth; 32-term f16 sums stay within ~3e-3 relative.
+ */
+export const F16_SUM_TERMS = 32;
+
 export function gemmThreads(tile: GemmTile): number {
   return (tile.bm / (tile.tm ?? 4)) * (tile.bn / (tile.tn ?? 4));
 }
 
-export function gemmWorkgroupBytes(tile: GemmTile): number {
+export function gemmWorkgroupBytes(tile: GemmTile, math: GemmMath = "f32"): number {
   // A and B tiles, double-buffered
-  return 2 * 4 * tile.bk * (tile.bm + tile.bn);
+  return 2 * (math === "f16" ? 2 : 4) * tile.bk * (tile.bm + tile.bn);
 }
 
 export function checkTile(tile: GemmTile): void {
@@ -78,12 +96,28 @@ export function checkTile(tile: GemmTile): void {
   if (tile.bn % (tile.tn ?? 4) !== 0) throw new Error(`gemm tile bn ${tile.bn} is not a multiple of tn ${tile.tn}`);
 }
 
-export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHooks): string {
+export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHooks, math: GemmMath = "f32"): string {
   checkTile(tile);
+  const h16 = math === "f16";
+  /** an f32 expression as the tiles' element type */
+  const narrow = (type: string, e: string) => h16 ? `${type}(${e})` : e;
   const { bm, bn, bk } = tile;
   const tm = tile.tm ?? 4;
   const quadsPerThread = (tile.tn ?? 4) / 4;
   const threads = gemmThreads(tile);
+  const blocks = tm * quadsPerThread;
+  /** where one K step's products are summed */
+  const sum = h16 ? "part" : "acc";
+  // f16 partial sums go to the f32 accumulators every flushSteps K steps (and after the last)
+  const flushSteps = Math.max(1, Math.floor(F16_SUM_TERMS / bk));
+  const flushBody = Array.from({ length: blocks }, (_, i) =>
+    `      acc[${i}] += vec4<f32>(part[${i}]);\n      part[${i}] = vec4<f16>(0.0);`).join("\n");
+  const flush = flushSteps === 1 ? `\n    {\n${flushBody}\n    }` : `
+    sinceFlush++;
+    if (sinceFlush == ${flushSteps}u || !more) {
+${flushBody}
+      sinceFlush = 0u;
+    }`;
   const aQuads = (bm * bk) / 4, bQuads = (bk * bn) / 4;
   const aLoads = Math.ceil(aQuads / threads), bLoads = Math.ceil(bQuads / threads);
   const kRange = zMode === "split-k"
@@ -100,15 +134,15 @@ export function gemmCoreSource(tile: GemmTile, zMode: GemmZMode, hooks: GemmHook
       let kq = (e % (BK / 4u)) * 4u;
       let q = (${h}) * A_TILE + kq * (BM / 4u) + r / 4u;
       let lane = r % 4u;
-      tileA[q][lane] = pa[j].x;
-      tileA[q + BM / 4u][lane] = pa[j].y;
-      tileA[q + 2u * (BM / 4u)][lane] = pa[j].z;
-      tileA[q + 3u * (BM / 4u)][lane] = pa[j].w;
+      tileA[q][lane] = ${narrow("f16", "pa[j].x")};
+      tileA[q + BM / 4u][lane] = ${narrow("f16", "pa[j].y")};
+      tileA[q + 2u * (BM / 4u)][lane] = ${narrow("f16", "pa[j].z")};
+      tileA[q + 3u * (BM / 4u)][lane] = ${narrow("f16", "pa[j].w")};
     }
   }
   for (var j = 0u; j < B_LOADS; j++) {
     let e = lid + j * THREADS;
-    if (${bGuard}) { tileB[(${h}) * B_TILE + e] = pb[j]; }
+    if (${bGuard}) { tileB[(${h}) * B_TILE + e] = ${narrow("vec4<f16>", "pb[j]")}; }
   }`;
   /** global -> registers (pa, pb) for the K step at k */
   const fetch = (k: string) => `  for (var j = 0u; j < A_LOADS; j++) {
@@ -137,10 +171,10 @@ const B_LOADS: u32 = ${bLoads}u;
 // A tile stored k-major ([BK][BM]) as vec4s, so a thread reads its tm rows at one k as tm / 4
 // vec4 loads (one 16-byte workgroup-memory access instead of four); two halves (A_TILE each)
 const A_TILE: u32 = ${(bk * bm) / 4}u;
-var<workgroup> tileA: array<vec4<f32>, ${(bk * bm) / 2}>;
+var<workgroup> tileA: array<vec4<${math}>, ${(bk * bm) / 2}>;
 // B tile [BK][BN / 4] as vec4 columns; two halves
 const B_TILE: u32 = ${(bk * bn) / 4}u;
-var<workgroup> tileB: array<vec4<f32>, ${(bk * bn) / 2}>;
+var<workgroup> tileB: array<vec4<${math}>, ${(bk * bn) / 2}>;
 
 @compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -154,7 +188,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var j = 0u; j < A_LOADS; j++) {
     rows[j] = aRow(m0 + (lid + j * THREADS) / (BK / 4u), z);
   }
-  var acc: array<vec4<f32>, ${tm * quadsPerThread}>;
+  var acc: array<vec4<f32>, ${blocks}>;${h16 ? `
+  // this K step's products, summed in f16 (see the note at the top)
+  var part: array<vec4<f16>, ${blocks}>;` : ""}
   // Software pipelining: the next K step's operands are fetched into registers (pa, pb) and
   // stored to the other half of the double-buffered tiles while this step computes from its
   // half, so the global loads' latency hides behind the FMAs and one barrier per step suffices.
@@ -163,7 +199,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 ${fetch("kBegin")}
 ${store("0u")}
   workgroupBarrier();
-  var slot = 0u;
+  var slot = 0u;${h16 && flushSteps > 1 ? "\n  var sinceFlush = 0u;" : ""}
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     let more = k0 + BK < kEnd;
     if (more) {
@@ -178,9 +214,9 @@ ${fetch("k0 + BK")}
 ${Array.from({ length: quadsPerThread }, (_, j) => `      let b${j} = tileB[bHalf + kk * (BN / 4u) + tx${j ? ` + ${j}u * TX` : ""}];`).join("\n")}
 ${Array.from({ length: tm / 4 }, (_, q) => `      let aq${q} = tileA[ao${q ? ` + ${q}u` : ""}];`).join("\n")}
 ${Array.from({ length: tm }, (_, i) =>
-    Array.from({ length: quadsPerThread }, (_, j) => `      acc[${i * quadsPerThread + j}] += aq${i >> 2}.${"xyzw"[i & 3]} * b${j};`).join("\n")
+    Array.from({ length: quadsPerThread }, (_, j) => `      ${sum}[${i * quadsPerThread + j}] += aq${i >> 2}.${"xyzw"[i & 3]} * b${j};`).join("\n")
   ).join("\n")}
-    }
+    }${h16 ? flush : ""}
     if (more) {
 ${store("1u - slot")}
     }

@@ -42,7 +42,14 @@ export function detectRuntime(): JsRuntime {
   return "browser";
 }
 
-async function findGpu(runtime: JsRuntime): Promise<{ gpu: GPU; keepAlive: unknown }> {
+/**
+ * Dawn toggles every Node/Bun adapter gets: Dawn hides shader-f16 on NVIDIA's Vulkan driver
+ * unless told otherwise (the H200 offered no shader-f16 without it), and the f16 path is only
+ * used when asked for (--precision f16) and checked against the goldens like the fp32 one.
+ */
+const DAWN_TOGGLES = ["vulkan_enable_f16_on_nvidia"];
+
+async function findGpu(runtime: JsRuntime, dawnToggles: readonly string[]): Promise<{ gpu: GPU; keepAlive: unknown }> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return { gpu: nav.gpu, keepAlive: nav.gpu };
   if (runtime === "deno" || runtime === "browser") {
@@ -55,7 +62,8 @@ async function findGpu(runtime: JsRuntime): Promise<{ gpu: GPU; keepAlive: unkno
     throw new I3DError("device", `WebGPU is not available: the 'webgpu' package failed to load (${(e as Error).message})`);
   }
   try {
-    const gpu = mod.create([]);
+    // toggles given this way reach both the adapter and the devices it opens
+    const gpu = mod.create([`enable-dawn-features=${[...DAWN_TOGGLES, ...dawnToggles].join(",")}`]);
     return { gpu, keepAlive: gpu };
   } catch (e) {
     throw new I3DError("device", `WebGPU is not available: Dawn failed to start (${(e as Error).message})`);
@@ -75,10 +83,18 @@ function plainLimits(l: GPUSupportedLimits): Record<string, number> {
 }
 
 export async function acquireGpuAdapter(
-  options: { powerPreference?: "high-performance" | "low-power" } = {},
+  options: {
+    powerPreference?: "high-performance" | "low-power";
+    /** more Dawn toggles (Node/Bun only; benchmarks: e.g. "disable_robustness") */
+    dawnToggles?: readonly string[];
+  } = {},
 ): Promise<GpuAdapterHandle> {
   const runtime = detectRuntime();
-  const { gpu, keepAlive } = await findGpu(runtime);
+  const dawnToggles = options.dawnToggles ?? [];
+  if (dawnToggles.some((t) => !/^[a-z0-9_]+$/.test(t))) {
+    throw new I3DError("usage", `Dawn toggles are names like disable_robustness, got "${dawnToggles.join(",")}"`);
+  }
+  const { gpu, keepAlive } = await findGpu(runtime, dawnToggles);
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? "high-performance" });

@@ -5,7 +5,7 @@
 
 import type { Program } from "../../compiler/ir.ts";
 import type { MemoryPlan } from "../../compiler/passes/plan-memory.ts";
-import { buildWebGpuPlan, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
+import { buildWebGpuPlan, precisionPlanOptions, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { adapterPlanOptions } from "./adapter-plan-options.ts";
@@ -25,16 +25,16 @@ export interface AdapterPlan {
   tunedFrom?: string;
 }
 
-/** the options the runtime plans with on `adapter` (before any tuning) */
-export function runtimePlanOptions(adapter: { software: boolean }, weights: "f32" | "f16" = "f32"): WebGpuPlanOptions {
-  return { weights, ...adapterPlanOptions(adapter) };
+/** the options the runtime plans with on `adapter` (before any tuning) at a precision */
+export function runtimePlanOptions(adapter: { software: boolean }, precision: "f32" | "f16" = "f32"): WebGpuPlanOptions {
+  return { ...precisionPlanOptions(precision), ...adapterPlanOptions(adapter) };
 }
 
 export async function planForAdapter(
   program: Program, memory: MemoryPlan, adapter: AdapterDescription,
-  opts: { weights?: "f32" | "f16"; /** apply a cached tuning (default true) */ tuned?: boolean } = {},
+  opts: { precision?: "f32" | "f16"; /** apply a cached tuning (default true) */ tuned?: boolean } = {},
 ): Promise<AdapterPlan> {
-  const options = runtimePlanOptions(adapter, opts.weights);
+  const options = runtimePlanOptions(adapter, opts.precision);
   const plan = buildWebGpuPlan(program, memory, adapter.limits, adapter.features, options);
   if (opts.tuned === false) return { plan };
   const tuned = await readTunedTiles(tuningKey(adapter, plan));

@@ -116,6 +116,16 @@ test("limits the adapter cannot give and a mismatched plan are clear errors", as
     .then(() => assert.unreachable(), (e) => assert.ok(isError("config")(e)));
 });
 
+test("Dawn toggles: a malformed name is a usage error; a valid one still gives an adapter", async () => {
+  await acquireGpuAdapter({ dawnToggles: ["disable_robustness,allow_unsafe_apis"] })
+    .then(() => assert.unreachable(), (e) => assert.ok(isError("usage", /Dawn toggles/)(e)));
+  await acquireGpuAdapter({ dawnToggles: ["bad toggle"] })
+    .then(() => assert.unreachable(), (e) => assert.ok(isError("usage")(e)));
+  if (!gpu.get()) return;
+  const adapter = await acquireGpuAdapter({ dawnToggles: ["disable_robustness"] });
+  assert.ok(adapter.features.length > 0 && adapter.limits.maxBufferSize > 0);
+});
+
 test("f16 weights (shader-f16): one conv and the small model within the stated tolerance", async () => {
   const dev = gpu.get();
   if (!dev) return;
