@@ -22,7 +22,8 @@ run() {
     grep -E "plan:|memory|videos/s|stem|ms .*GFLOP|slowest|rror|^tune|^  backbone|kernel"
 }
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
-run "--precision f16 (f16 weights and conv GEMM products: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
+run "--precision f16 (f16 weights, direct convs' GEMM products in f16: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
+run "--precision f16, all direct (every conv's products in f16)" --precision f16 --winograd 0,0,0
 LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
@@ -51,3 +52,5 @@ run "128x128x8 tm8 tn8 forced everywhere" --tile 128x128x8x8x8
 run "Winograd 1x3x3 only" --winograd 4,0,0
 run "stem F(3x3,4x4)" --winograd 4,4,3
 goldens "stem F(3x3,4x4)" --winograd 4,4,3
+run "NL embedded gaussian, defaults (the softmax through subgroups)" --model i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb --profile 1
+run "NL embedded gaussian, no subgroups" --model i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb --subgroups 0

@@ -16,7 +16,8 @@
 //   node tools/node-ts.js bench/webgpu/gpu-check.ts --frames 8 --size 64 --clips 2 --crops 1 --videos 1
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --precision f32|f16 (f16: f16 weights and conv GEMM products, the runtime's --precision f16)
-//          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
+//          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --subgroups 1|0 (the
+//          non-local softmax through subgroup operations where offered) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
@@ -45,13 +46,13 @@ import {
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
-  precision: "f32", "dawn-toggles": "", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
+  precision: "f32", "dawn-toggles": "", subgroups: "1", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
   winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
 if (args.precision !== "f32" && args.precision !== "f16") throw new Error(`--precision takes f32 or f16, got ${args.precision}`);
 const dawnToggles = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
 const planOptions = {
-  ...precisionPlanOptions(args.precision), targetWorkgroups: Number(args.target),
+  ...precisionPlanOptions(args.precision), subgroups: args.subgroups !== "0", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),
 };
 for (const o of ["unroll", "large-tiles"]) {

@@ -31,6 +31,11 @@ export interface WebGpuPlanOptions {
    * products stay f32. Default "f32": the exact path.
    */
   math?: "f32" | "f16";
+  /**
+   * subgroup operations where a kernel has a variant using them (the attention's row softmax
+   * reductions) and the adapter offers "subgroups"; default true
+   */
+  subgroups?: boolean;
   /** workgroups a GEMM dispatch should reach before smaller tiles / split-K are used (default 256) */
   targetWorkgroups?: number;
   /** force (>= 2) or forbid (1) split-K on every conv; default: heuristic */
@@ -182,6 +187,7 @@ export function buildWebGpuPlan(
     },
     u8Dispatches: u8Input ? [] : null,
     gemmMath: math === "f16" ? { math } : {},
+    subgroups: (options.subgroups ?? true) && featureSet.has("subgroups"),
   };
   const { tiles: layerTiles, direct } = checkLayerOptions(program, limits, options.layerTiles ?? {}, options.directConvs ?? []);
   const layers: LayerReport[] = [];
@@ -241,7 +247,10 @@ export function buildWebGpuPlan(
     weights: weightLayout,
     shaders: em.shaders,
     dispatches: em.dispatches,
-    requires: { limits: needs, features: em.uses.f16 ? ["shader-f16"] : [] },
+    requires: {
+      limits: needs,
+      features: [...(em.uses.f16 ? ["shader-f16"] : []), ...(em.uses.subgroups ? ["subgroups"] : [])],
+    },
     memory: {
       arenaBytes, scratchBytes, weightBytes, uniformBytes: uniformTotal, readbackBytes,
       peakBytes: arenaBytes + scratchBytes + weightBytes + uniformTotal + readbackBytes,

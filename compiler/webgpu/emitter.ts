@@ -23,7 +23,8 @@ export class PlanEmitter {
   maxWorkgroupBytes = 0;
   maxStorageBindings = 0;
   maxBindingBytes = 0;
-  readonly uses = { f16: false };
+  /** the optional features the shaders use (from their "enable" directives and f16 bindings) */
+  readonly uses = { f16: false, subgroups: false };
 
   constructor(readonly limits: GpuLimits) {}
 
@@ -83,7 +84,8 @@ export class PlanEmitter {
     const id = shaderId(kernel, key);
     if (!(id in this.shaders)) this.shaders[id] = kernel.source(key);
     // f16 in bindings or only inside the shader (f16 GEMM products over f32 tensors)
-    if (this.shaders[id].startsWith("enable f16;")) this.uses.f16 = true;
+    if (/^enable f16;/m.test(this.shaders[id])) this.uses.f16 = true;
+    if (/^enable subgroups;/m.test(this.shaders[id])) this.uses.subgroups = true;
     const roles = kernel.bindings(key);
     const bindings = roles.map((r) => {
       const w = windows[r.role];

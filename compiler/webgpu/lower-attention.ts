@@ -63,7 +63,7 @@ export function lowerAttention(ctx: LowerContext, op: AttentionOp): LayerReport 
     }, gemmWorkgroups(tScores, c.rows, nk, c.views), gemmThreads(tScores), gemmWorkgroupBytes(tScores));
     if (first < 0) first = i0;
     if (op.mode === "softmax") {
-      em.dispatch(softmaxRows, {}, `${label} softmax`, { p }, { rows: rowsAll, cols: nk, base: p.base },
+      em.dispatch(softmaxRows, ctx.subgroups ? { subgroups: true } : {}, `${label} softmax`, { p }, { rows: rowsAll, cols: nk, base: p.base },
         gridFor(rowsAll), SOFTMAX_THREADS);
     }
     const outKey: BatchedMatmulKey = {
@@ -78,7 +78,8 @@ export function lowerAttention(ctx: LowerContext, op: AttentionOp): LayerReport 
   const flops = 2 * n * nq * nk * (d + dv);
   return {
     name: op.name, kind: "attention", gemm: { m: n * nq, n: nk, k: d }, flops,
-    variant: `${op.mode} scores ${tileName(tScores)} output ${tileName(tOut)}${shared ? " shared theta/phi" : ""}`,
+    variant: `${op.mode} scores ${tileName(tScores)} output ${tileName(tOut)}${shared ? " shared theta/phi" : ""}` +
+      `${op.mode === "softmax" && ctx.subgroups ? " subgroup softmax" : ""}`,
     dispatches: [first, last], chunks: chunks.length,
   };
 }

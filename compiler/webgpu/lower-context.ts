@@ -24,6 +24,8 @@ export interface LowerContext {
   winograd: WinogradOptions;
   /** the direct convs' GEMM products: {} = f32, { math: "f16" } (Winograd and attention stay f32) */
   gemmMath: { math?: "f16" };
+  /** the adapter offers "subgroups" and the plan may use them */
+  subgroups: boolean;
   /** collects the u8 input's replacement stem dispatches; null: the plan has no u8 input mode */
   u8Dispatches: PlanU8Input["dispatches"] | null;
 }

@@ -15,7 +15,8 @@ export async function openTestDevice(suite: string): Promise<GpuDeviceHandle | u
     for (const k of want) if (adapter.limits[k] !== undefined) limits[k] = adapter.limits[k];
     // keep test devices modest: a 1 GiB buffer cap is plenty for test shapes
     if (limits.maxBufferSize) limits.maxBufferSize = Math.min(limits.maxBufferSize, 1 << 30);
-    const features = adapter.features.includes("shader-f16") ? ["shader-f16"] : [];
+    // the optional features plans use where offered
+    const features = ["shader-f16", "subgroups"].filter((f) => adapter.features.includes(f));
     return await openGpuDevice(adapter, { limits, features });
   } catch (e) {
     if (process.env.I3D_ALLOW_NO_GPU === "1") {

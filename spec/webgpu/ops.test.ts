@@ -110,6 +110,28 @@ test("attention: query rows chunked through a small scratch buffer", async () =>
   if (r) assert.ok(r.plan.layers.find((l) => l.kind === "attention")!.chunks > 2, "rows were split");
 });
 
+test("attention softmax with and without subgroups (rows of 9 and of 143 scores)", async () => {
+  const dev = gpu.get();
+  if (!dev) return;
+  if (!dev.device.features.has("subgroups")) {
+    console.warn("\n!! adapter has no subgroups: the subgroup softmax is not tested");
+    return;
+  }
+  for (const model of [nonLocal("embedded_gaussian"), nonLocal("gaussian", { t: 1, h: 11, w: 13, subSample: false })]) {
+    const sg = await check(model);
+    const plain = await check(model, 1e-5, { subgroups: false });
+    if (!sg || !plain) return;
+    const variant = (r: typeof sg) => r.plan.layers.find((l) => l.kind === "attention")!.variant;
+    assert.match(variant(sg), /subgroup softmax/);
+    assert.not.match(variant(plain), /subgroup/);
+    assert.ok(sg.plan.requires.features.includes("subgroups"));
+    assert.not.ok(plain.plan.requires.features.includes("subgroups"));
+    // the same plan twice: bit-identical (the reductions' order does not depend on timing)
+    const again = await check(model);
+    assert.ok(again!.clsScore.every((v, i) => Object.is(v, sg.clsScore[i])));
+  }
+});
+
 test("head: average pool + linear, vec4 and scalar channels", async () => {
   const b = new ProgramBuilder({ n: 3, t: 2, h: 3, w: 4, c: 3 }, 14);
   const x = b.conv("input", 12, { bias: true, relu: true });
