@@ -16,7 +16,9 @@ import * as assert from "uvu/assert";
 import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { I3DError } from "../../models/errors.ts";
+import { createRunner } from "../../runtime/create-runner.ts";
 import { useTestDevice } from "./gpu-test-device.ts";
 import { oracle, ProgramBuilder, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
 
@@ -77,6 +79,29 @@ test("direct convs with split-K (3 slices)", async () => {
 
 test("beside Winograd convs (stem, 3x1x1, 1x3x3 stride 1: f32 products), the heuristic's tiles", async () => {
   await compare("winograd", backbone(44), WINOGRAD);
+});
+
+test("--precision f16 through the runtime (createRunner): f16 weights and products, near the f32 run", async () => {
+  const dev = gpu.get();
+  if (!dev || !dev.device.features.has("shader-f16")) return;
+  const model = backbone(46);
+  const memoryPlan = planMemory(model.program);
+  const run = async (precision: "f32" | "f16") => {
+    const runner = await createRunner({ backend: "webgpu", reason: "test" },
+      { program: model.program, memoryPlan, constants: model.constants, precision, tunedTiles: false });
+    try {
+      const plan = (runner as unknown as { plan: WebGpuPlan }).plan;
+      return { plan, out: await runner.run(model.input, plan.batch) };
+    } finally {
+      await runner.dispose();
+    }
+  };
+  const f32 = await run("f32"), f16 = await run("f16");
+  assert.is(f16.plan.weights.dtype, "f16");
+  assert.ok(f16.plan.layers.some((l) => l.variant.endsWith("f16 products")));
+  assert.not.ok(f32.plan.layers.some((l) => l.variant.includes("f16")));
+  const err = relativeError(f16.out.clsScore, f32.out.clsScore);
+  assert.ok(err > 0 && err <= F16_TOL, `f16 vs f32 runtime logits ${err}`);
 });
 
 test("math f16 without shader-f16 or with a bad value: clear errors", () => {
