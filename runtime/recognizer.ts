@@ -42,6 +42,11 @@ export interface RecognizerOptions {
   /** strict (default) refuses checkpoints with missing/unexpected/mis-shaped entries */
   strict?: boolean;
   labelMap?: string;
+  /**
+   * WebGPU: "f16" is the fast, lossy path (f16 weights and direct convs' GEMM products; needs
+   * shader-f16), "f32" (default) the exact one. The wasm backend computes in f32 and says so
+   * through onWarning when asked for f16.
+   */
   precision?: "f32" | "f16";
   /** WebGPU: use the per-layer tiles `i3d tune` cached for this adapter and plan (default true) */
   tunedTiles?: boolean;
@@ -102,6 +107,8 @@ export class Recognizer {
   private readonly runners = new Map<string, Promise<ModelRunner>>();
   private readonly options: RecognizerOptions;
   private disposed = false;
+  /** the f16-on-wasm notice is given once, not per clip shape */
+  private saidF16OnWasm = false;
 
   private constructor(
     options: RecognizerOptions, decision: BackendDecision, weights: WeightMap, labels: readonly string[],
@@ -184,13 +191,21 @@ export class Recognizer {
       program, memoryPlan, constants, threads: this.options.threads, precision: this.options.precision,
       tunedTiles: this.options.tunedTiles,
     };
+    const f16OnWasm = () => {
+      if (this.decision.backend === "wasm" && this.options.precision === "f16" && !this.saidF16OnWasm) {
+        this.saidF16OnWasm = true;
+        this.options.onWarning?.("--precision f16 applies to WebGPU; the wasm backend computes in f32");
+      }
+    };
     try {
+      f16OnWasm();
       return await createRunner(this.decision, inputs);
     } catch (e) {
       if (this.decision.backend !== "webgpu" || (this.options.backend ?? "auto") !== "auto") throw e;
       // auto chose a GPU that then failed (out of memory, limits, device lost): fall back
       this.options.onWarning?.(`WebGPU failed (${(e as Error).message}); falling back to the wasm backend`);
       (this as { decision: BackendDecision }).decision = { backend: "wasm", reason: "WebGPU failed" };
+      f16OnWasm();
       return await createRunner(this.decision, inputs);
     }
   }

@@ -32,7 +32,7 @@ import { type LayerShape, TorchPeer } from "./torch-peer.ts";
 
 export const BENCH_USAGE =
   "i3d bench [--config NAME|FILE] [--backend auto|webgpu|wasm] [--views 30] [--batch N] [--threads N] " +
-  "[--input 3x32x256x256] [--checkpoint PATH|URL] [--vs-pytorch] [--layers] [--video FILE] [--repeat N] [--json]";
+  "[--input 3x32x256x256] [--precision f32|f16] [--checkpoint PATH|URL] [--vs-pytorch] [--layers] [--video FILE] [--repeat N] [--json]";
 
 interface LayerRow {
   name: string;
@@ -50,6 +50,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     batch: { type: "string" },
     threads: { type: "string" },
     input: { type: "string" },
+    precision: { type: "string" },
     checkpoint: { type: "string" },
     "vs-pytorch": { type: "boolean" },
     layers: { type: "boolean" },
@@ -61,6 +62,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const clip = values.input
     ? (await import("../../models/build-graph.ts")).parseInputShape(values.input)
     : defaultInputShape(config);
+  const precision = values.precision ?? "f32";
+  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
   const views = intOption(values.views, "views") ?? 30;
   const repeat = intOption(values.repeat, "repeat") ?? 1;
   const decision = await chooseBackend(backendOption(values.backend));
@@ -81,12 +84,15 @@ export async function benchCommand(argv: string[]): Promise<number> {
   let tuned: string | undefined;
   const runner = await createRunner(decision, {
     program, memoryPlan, constants: materializeConstants(program, weights), threads, profile: values.layers,
-    onTunedTiles: (path) => { tuned = path; },
+    precision, onTunedTiles: (path) => { tuned = path; },
   });
   const macsPerView = countMacs(graph) / batch;
   const log = (line: string) => values.json || process.stderr.write(`${line}\n`);
   try {
-    log(`bench: ${config.name}, ${views} views of ${clip.join("x")}, ${runner.device}, batch ${batch}` +
+    // WASM computes in f32 whatever --precision says
+    const used = runner.backend === "webgpu" ? precision : "f32";
+    if (used !== precision) log("bench: --precision f16 applies to WebGPU; the wasm backend computes in f32");
+    log(`bench: ${config.name}, ${views} views of ${clip.join("x")}, ${runner.device}, batch ${batch}, ${used}` +
       (tuned ? `, GEMM tiles tuned by i3d tune (${tuned})` : runner.backend === "webgpu"
         ? `, heuristic GEMM tiles (\`i3d tune${values.config ? ` --config ${values.config}` : ""} --batch ${batch} ` +
           `--input ${clip.join("x")}\` tunes them for this GPU)` : ""));
@@ -133,6 +139,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       device: runner.device,
       ...(tuned ? { tuned_tiles: tuned } : {}),
       input: gpu ? "u8 frames, normalised on the GPU" : "float32",
+      precision: used,
       sec_per_view: secPerView,
       videos_per_sec: 1 / (secPerView * 30),
       gflops: (2 * macsPerView) / secPerView / 1e9,
