@@ -34,6 +34,12 @@ export interface SmallPipeline {
 
 /** The golden's model dict and a small zoo-shaped test pipeline, resolved as `--config x.json` would be. */
 export function smallConfig(golden = "i3d_r50", p: SmallPipeline = {}): ResolvedConfig {
+  const kind = p.kind ?? "video";
+  return resolveConfigDict(smallConfigDict(golden, p), { name: `${golden}-small-${kind}`, source: "json" });
+}
+
+/** smallConfig's config dict, as a `.json` config file holds it */
+export function smallConfigDict(golden = "i3d_r50", p: SmallPipeline = {}): Record<string, unknown> {
   const manifest = JSON.parse(readFileSync(`${GOLDENS}${golden}/manifest.json`, "utf8"));
   const kind = p.kind ?? "video";
   const sample = {
@@ -57,6 +63,5 @@ export function smallConfig(golden = "i3d_r50", p: SmallPipeline = {}): Resolved
       type: "RawframeDataset", ann_file: "val.txt", data_prefix: "rawframes",
       pipeline: [sample, { type: "RawFrameDecode" }, ...tail],
     };
-  const dict = { model: manifest.model, data: { videos_per_gpu: 1, workers_per_gpu: 1, test } };
-  return resolveConfigDict(dict, { name: `${golden}-small-${kind}`, source: "json" });
+  return { model: manifest.model, data: { videos_per_gpu: 1, workers_per_gpu: 1, test } };
 }
