@@ -14,7 +14,7 @@ import { buildGraph, parseInputShape } from "./models/build-graph.ts";
 import { resolveConfig } from "./models/config/resolve.ts";
 import { defaultInputShape } from "./models/input-shape.ts";
 import { I3DError } from "./models/errors.ts";
-import { intOption, parseCommand } from "./runtime/cli/args.ts";
+import { intOption, parseCommand, precisionOption } from "./runtime/cli/args.ts";
 import { runCommands } from "./runtime/cli/main.ts";
 import { formatNumber, formatTable } from "./runtime/cli/table.ts";
 
@@ -82,8 +82,7 @@ async function build(argv: string[]): Promise<number> {
   const which = values.backend ?? "all";
   if (!["webgpu", "wasm", "all"].includes(which)) throw new I3DError("usage", `--backend must be webgpu, wasm or all, got "${which}"`);
   const backends = which === "all" ? ["webgpu", "wasm"] as const : [which as "webgpu" | "wasm"];
-  const precision = values.precision ?? "f32";
-  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const precision = precisionOption(values.precision);
   const limitsFrom = values["gpu-limits"] ?? "default";
   if (limitsFrom !== "default" && limitsFrom !== "adapter") throw new I3DError("usage", `--gpu-limits must be default or adapter`);
   let gpuFeatures: string[] | undefined;

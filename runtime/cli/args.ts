@@ -24,3 +24,10 @@ export function intOption(value: string | undefined, name: string, min = 1): num
   if (!Number.isInteger(n) || n < min) throw new I3DError("usage", `--${name} must be an integer >= ${min}, got "${value}"`);
   return n;
 }
+
+/** --precision: "f32" (default, exact) or "f16" (WebGPU's fast path) */
+export function precisionOption(value: string | undefined): "f32" | "f16" {
+  const precision = value ?? "f32";
+  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  return precision;
+}

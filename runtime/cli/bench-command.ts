@@ -24,7 +24,7 @@ import type { PipelineStep } from "../pipeline/steps.ts";
 import { prepareInput } from "../prepare-input.ts";
 import { u8InputRunner } from "../webgpu/webgpu-runner.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
-import { intOption, parseCommand } from "./args.ts";
+import { intOption, parseCommand, precisionOption } from "./args.ts";
 import { DEFAULT_CONFIG } from "../load-recognizer.ts";
 import { backendOption } from "./load-recognizer.ts";
 import { formatTable } from "./table.ts";
@@ -62,8 +62,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const clip = values.input
     ? (await import("../../models/build-graph.ts")).parseInputShape(values.input)
     : defaultInputShape(config);
-  const precision = values.precision ?? "f32";
-  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const precision = precisionOption(values.precision);
   const views = intOption(values.views, "views") ?? 30;
   const repeat = intOption(values.repeat, "repeat") ?? 1;
   const decision = await chooseBackend(backendOption(values.backend));

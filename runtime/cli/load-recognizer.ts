@@ -8,7 +8,7 @@ import { createProgressBar } from "../download/progress-bar.ts";
 import type { BackendChoice } from "../create-runner.ts";
 import { loadRecognizer } from "../load-recognizer.ts";
 import type { Recognizer } from "../recognizer.ts";
-import { intOption, type OptionSpec } from "./args.ts";
+import { intOption, type OptionSpec, precisionOption } from "./args.ts";
 
 export const MODEL_OPTIONS = {
   config: { type: "string" },
@@ -44,8 +44,7 @@ export async function loadRecognizerFromFlags(flags: ModelFlags): Promise<Recogn
   const backend = backendOption(flags.backend);
   const threads = intOption(flags.threads, "threads");
   const batch = intOption(flags.batch, "batch");
-  const precision = flags.precision ?? "f32";
-  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const precision = precisionOption(flags.precision);
   return await loadRecognizer({
     config: flags.config,
     checkpoint: flags.checkpoint,

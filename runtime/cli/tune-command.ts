@@ -26,7 +26,7 @@ import { runtimePlanOptions } from "../webgpu/plan-for-adapter.ts";
 import { openTuningDevice, tuneLayerTiles } from "../webgpu/tune-tiles.ts";
 import { removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles } from "../webgpu/tuned-tiles-cache.ts";
 import { createWebGpuRunner } from "../webgpu/webgpu-runner.ts";
-import { intOption, parseCommand } from "./args.ts";
+import { intOption, parseCommand, precisionOption } from "./args.ts";
 import { formatTable } from "./table.ts";
 
 export const TUNE_USAGE =
@@ -44,8 +44,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
     json: { type: "boolean" },
   }, TUNE_USAGE);
   if (positionals.length > 0) throw new I3DError("usage", `i3d tune takes no file arguments (usage: ${TUNE_USAGE})`);
-  const precision = values.precision ?? "f32";
-  if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
+  const precision = precisionOption(values.precision);
   let candidates;
   try {
     candidates = values.tiles?.split(",").map(parseTile);
