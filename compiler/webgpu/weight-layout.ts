@@ -128,6 +128,9 @@ function packWinogradEntry(entry: WeightEntry, data: Float32Array): Float32Array
   return packed;
 }
 
+/** the largest finite f16 */
+export const F16_MAX = 65504;
+
 /** Fills the plan's weight buffers (one ArrayBuffer per plan.weights.buffers entry). */
 export function packWeights(layout: WeightLayout, constants: ReadonlyMap<string, Float32Array>): ArrayBuffer[] {
   const buffers = layout.buffers.map((bytes) => new ArrayBuffer(bytes));
@@ -135,7 +138,16 @@ export function packWeights(layout: WeightLayout, constants: ReadonlyMap<string,
     const data = constants.get(e.constant);
     if (!data) throw new I3DError("weights", `missing constant ${e.constant}`);
     const packed = packEntry(e, data);
-    if (layout.dtype === "f16") float32ToHalf(packed, new Uint16Array(buffers[e.buffer], e.offset, e.elements));
+    if (layout.dtype === "f16") {
+      // f16 tops out at 65504: a larger weight (a folded BN with a tiny variance, a Winograd
+      // transform's growth) would become inf and every result after it NaN
+      const big = packed.findIndex((v) => Math.abs(v) > F16_MAX);
+      if (big >= 0) {
+        throw new I3DError("weights", `${e.constant} holds ${packed[big]} (as packed for the GPU), beyond f16's range ` +
+          `(${F16_MAX}); use --precision f32`);
+      }
+      float32ToHalf(packed, new Uint16Array(buffers[e.buffer], e.offset, e.elements));
+    }
     else new Float32Array(buffers[e.buffer], e.offset, e.elements).set(packed);
   }
   return buffers;

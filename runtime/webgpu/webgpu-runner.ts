@@ -414,10 +414,15 @@ class Runner implements WebGpuRunner {
     }
     const c = plan.outputs.features.perView, k = plan.outputs.logits.perView;
     const fEl = plan.outputs.features.arena.bytes / 4;
-    return {
+    const out = {
       features: all.slice(0, views * c),
       clsScore: all.slice(fEl, fEl + views * k),
     };
+    // an f16 path that left f16's range (65504) shows as inf / NaN: an error, not a top-5 of NaNs
+    if (plan.requires.features.includes("shader-f16") && !out.clsScore.every(Number.isFinite)) {
+      throw new I3DError("input", "the f16 path overflowed on this input (a logit is not finite); run it with --precision f32");
+    }
+    return out;
   }
 
   async dispose(): Promise<void> {

@@ -16,6 +16,7 @@ import * as assert from "uvu/assert";
 import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
 import { buildWebGpuPlan } from "../../compiler/webgpu/build-plan.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
@@ -102,6 +103,27 @@ test("--precision f16 through the runtime (createRunner): f16 weights and produc
   assert.not.ok(f32.plan.layers.some((l) => l.variant.includes("f16")));
   const err = relativeError(f16.out.clsScore, f32.out.clsScore);
   assert.ok(err > 0 && err <= F16_TOL, `f16 vs f32 runtime logits ${err}`);
+});
+
+test("f16 out of range: a weight beyond 65504 is refused at packing, an overflow in a run is an I3DError", async () => {
+  const model = backbone(47);
+  const memory = planMemory(model.program);
+  const plan = buildWebGpuPlan(model.program, memory, {}, ["shader-f16"], { ...DIRECT, weights: "f16" });
+  const conv = plan.weights.entries[0].constant;
+  const big = new Map(model.constants);
+  big.set(conv, big.get(conv)!.map((v, i) => (i === 5 ? 7e4 : v)));
+  assert.throws(() => packWeights(plan.weights, big),
+    (e: unknown) => e instanceof I3DError && e.kind === "weights" && e.message.includes(conv) && /f16's range/.test(e.message));
+  packWeights(plan.weights, model.constants); // in range: fine
+
+  const dev = gpu.get();
+  if (!dev || !dev.device.features.has("shader-f16")) return;
+  // inputs ~3e4: the stem's f16 sums pass 65504
+  const loud = { ...model, input: model.input.map((v) => v * 3e4) };
+  const f32 = await runOnGpu(dev, loud, DIRECT);
+  assert.ok(f32.clsScore.every(Number.isFinite), "fp32 copes");
+  await runOnGpu(dev, loud, { ...DIRECT, math: "f16" }).then(() => assert.unreachable("f16 overflow went unnoticed"),
+    (e: unknown) => assert.ok(e instanceof I3DError && e.kind === "input" && /--precision f32/.test(e.message), String(e)));
 });
 
 test("math f16 without shader-f16 or with a bad value: clear errors", () => {
