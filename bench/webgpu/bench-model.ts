@@ -5,7 +5,8 @@ import { compile } from "../../compiler/compile.ts";
 import type { Program } from "../../compiler/ir.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
-import { buildWebGpuPlan, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
+import { buildWebGpuPlan, SUBGROUP_MATRIX, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
+import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import { buildGraph } from "../../models/build-graph.ts";
@@ -138,3 +139,27 @@ export async function tunedPlan(
     gpu.destroy();
   }
 }
+
+/**
+ * --matrix 0|1|emulate (EXPERIMENTAL: the convs on the matrix units, kernels/wgsl/conv3d-mma.wgsl.ts):
+ * "1" takes the adapter's first f16 x f16 -> f32 subgroup-matrix configuration (the adapter
+ * must come from acquireGpuAdapter with MATRIX_TOGGLES); "emulate" runs the kernel's plain-WGSL
+ * form with 8x8x8 matrices. Returns the plan option, or undefined for "0".
+ */
+export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnitConfig | undefined {
+  if (arg === "0" || arg === "") return undefined;
+  const info = (adapter.adapter as { info?: { subgroupMaxSize?: number; subgroupMatrixConfigs?: Iterable<Record<string, unknown>> } }).info;
+  const subgroupSize = info?.subgroupMaxSize ?? 32;
+  if (arg === "emulate") return { M: 8, N: 8, K: 8, subgroupSize, emulate: true };
+  if (arg !== "1") throw new Error(`--matrix takes 0, 1 or emulate, got ${arg}`);
+  const configs = [...(info?.subgroupMatrixConfigs ?? [])];
+  const c = configs.find((x) => x.componentType === "f16" && x.resultComponentType === "f32");
+  if (!c || !adapter.features.includes(SUBGROUP_MATRIX)) {
+    throw new Error(`--matrix 1: the adapter offers no f16 -> f32 subgroup matrices (${SUBGROUP_MATRIX}: ` +
+      `${adapter.features.includes(SUBGROUP_MATRIX) ? "yes" : "no"}; configs ${JSON.stringify(configs)})`);
+  }
+  return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize };
+}
+
+/** the Dawn toggles --matrix 1 needs: the subgroup-matrix feature is behind allow_unsafe_apis */
+export const MATRIX_TOGGLES = ["allow_unsafe_apis"];

@@ -3,7 +3,8 @@
 // runs: node tools/node-ts.js bench/webgpu/golden-check.ts [--winograd HW,T[,STEM]] (default: the
 // plan's Winograd convs; 0,0,0 = all direct) [--tune 1 [--tune-tiles ...]] (each model's plan
 // tuned per layer on this adapter first, as `i3d tune` does: the tuned plan's numerics)
-// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both)
+// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both) [--matrix 0|1|emulate]
+// (EXPERIMENTAL: the convs on the matrix units; f16 operands whatever --precision says)
 
 import process from "node:process";
 import { compile } from "../../compiler/compile.ts";
@@ -18,10 +19,10 @@ import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
-import { parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
+import { MATRIX_TOGGLES, matrixOption, parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
 
-const args = parseArgs(process.argv.slice(2), { winograd: "", "dawn-toggles": "", precision: "f32,f16", ...TUNE_ARGS });
-const dawnToggles = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
+const args = parseArgs(process.argv.slice(2), { winograd: "", "dawn-toggles": "", precision: "f32,f16", matrix: "0", ...TUNE_ARGS });
+const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" ? MATRIX_TOGGLES : [])];
 const precisions = args.precision.split(",") as ("f32" | "f16")[];
 if (precisions.some((p) => p !== "f32" && p !== "f16")) throw new Error(`--precision takes f32 and/or f16, got ${args.precision}`);
 const winograd = parseWinograd(args.winograd);
@@ -37,7 +38,8 @@ for (const name of goldenNames()) {
     let adapter = await acquireGpuAdapter({ dawnToggles });
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
-    const options = { ...precisionPlanOptions(dtype), ...adapterPlanOptions(adapter), ...winograd };
+    const matrix = matrixOption(adapter, args.matrix);
+    const options = { ...precisionPlanOptions(dtype), ...adapterPlanOptions(adapter), ...winograd, ...(matrix ? { matrix } : {}) };
     let plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, options);
     if (args.tune === "1") {
       plan = await tunedPlan(adapter, program, constants, options, tuneArgs(args));
@@ -47,7 +49,7 @@ for (const name of goldenNames()) {
     try {
       const out = await runner.run(golden.input, views);
       const r = compareLogits(out.clsScore, golden.clsScore, golden.spec.head.numClasses);
-      console.log(`${adapter.description}  ${name} ${dtype}${args.tune === "1" ? " tuned" : ""}: max |logit - golden| ${r.maxAbs.toExponential(2)}, top-5 ${r.top5Agree ? "identical" : "DIFFERS"}`);
+      console.log(`${adapter.description}  ${name} ${dtype}${args.tune === "1" ? " tuned" : ""}${matrix ? ` matrix units${matrix.emulate ? " (emulated)" : ""}` : ""}: max |logit - golden| ${r.maxAbs.toExponential(2)}, top-5 ${r.top5Agree ? "identical" : "DIFFERS"}`);
     } finally {
       await runner.dispose();
     }

@@ -4,7 +4,8 @@
 # each layer's GEMM tile and algorithm tuned on this GPU first (what `i3d tune` caches), the
 # goldens, then each change switched off alone, the configuration of the first H200 run (all
 # off), other Winograd choices, and the goldens again tuned and all direct; the f16 path
-# (--precision f16) beside the defaults, and Dawn's robustness switched off. Most telling first:
+# (--precision f16) beside the defaults, the experimental matrix-unit convs (--matrix 1: errors out
+# at once where Dawn offers no subgroup matrices), and Dawn's robustness switched off. Most telling first:
 # on a device lent by the minute, a run cut short still returns the head of the log.
 # Usage: bench/webgpu/gpu-ablation.sh [LOG]   (LOG: where the full gpu-check output goes)
 # GPU_CHECK / GOLDEN_CHECK override how the two scripts run (e.g. esbuild bundles under another
@@ -24,6 +25,7 @@ run() {
 run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 batches in flight)" --profile 1
 run "--precision f16 (f16 weights, direct convs' GEMM products in f16: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
 run "--precision f16, all direct (every conv's products in f16)" --precision f16 --winograd 0,0,0
+run "EXPERIMENTAL: every conv on the matrix units (Dawn subgroup matrices, f16 operands, f32 sums)" --matrix 1 --profile 1
 LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
@@ -33,6 +35,7 @@ goldens() {
   timeout "${LIMIT:-100}" $GOLDEN_CHECK "$@" 2>&1 | grep -v "^Warning" | grep -E "f32|f16|rror"
 }
 goldens "defaults (f32 and f16)"
+goldens "EXPERIMENTAL matrix units" --matrix 1 --precision f32
 run "Dawn's robustness off (is the bounds-clamping of every access costly here?)" --dawn-toggles disable_robustness
 run "no Winograd" --winograd 0,0,0
 run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1

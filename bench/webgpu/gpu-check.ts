@@ -17,7 +17,9 @@
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --precision f32|f16 (f16: f16 weights and conv GEMM products, the runtime's --precision f16)
 //          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --subgroups 1|0 (the
-//          non-local softmax through subgroup operations where offered) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
+//          non-local softmax through subgroup operations where offered) --matrix 0|1|emulate
+//          (EXPERIMENTAL: every conv on the matrix units through Dawn's subgroup matrices, f16
+//          operands; bench-model.ts matrixOption) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's
@@ -40,17 +42,17 @@ import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import {
-  DEFAULT_MODEL, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomConstants, randomPackedWeights, TUNE_ARGS,
+  DEFAULT_MODEL, MATRIX_TOGGLES, matrixOption, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomConstants, randomPackedWeights, TUNE_ARGS,
   tuneArgs, tunedPlan,
 } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), {
   model: DEFAULT_MODEL, clips: "10", crops: "3", frames: "32", size: "256", videos: "3", batch: "0",
-  precision: "f32", "dawn-toggles": "", subgroups: "1", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
+  precision: "f32", "dawn-toggles": "", subgroups: "1", matrix: "0", profile: "0", tile: "", target: "256", input: "u8,f32", upload: "write", depth: "2",
   winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
 if (args.precision !== "f32" && args.precision !== "f16") throw new Error(`--precision takes f32 or f16, got ${args.precision}`);
-const dawnToggles = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
+const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" ? MATRIX_TOGGLES : [])];
 const planOptions = {
   ...precisionPlanOptions(args.precision), subgroups: args.subgroups !== "0", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),
@@ -76,6 +78,13 @@ console.log(`adapter: ${adapter.description}${adapter.software ? "  (software: e
 console.log(`limits: maxBufferSize ${mib(adapter.limits.maxBufferSize)}, maxStorageBufferBindingSize ` +
   `${mib(adapter.limits.maxStorageBufferBindingSize)}; features: ${adapter.features.filter((f) => /f16|subgroup|timestamp/.test(f)).join(", ")}`);
 
+try {
+  matrixOption(adapter, args.matrix); // an adapter without matrix units: say so before any plan
+} catch (e) {
+  console.log(`error: ${(e as Error).message}`);
+  process.exit(1);
+}
+
 /** the largest batch (a divisor of the views per video) whose plan fits, with its runner */
 let adapterUsed = false;
 async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ runner: WebGpuRunner; model: PlannedModel }> {
@@ -86,8 +95,10 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     try {
       const byAdapter = adapterPlanOptions(adapter);
       const pick = (o: string, auto: boolean | undefined) => (args[o] === "auto" ? auto : args[o] === "1");
+      const matrix = matrixOption(adapter, args.matrix);
       const options = {
         ...planOptions, unrollK: pick("unroll", byAdapter.unrollK), largeTiles: pick("large-tiles", byAdapter.largeTiles),
+        ...(matrix ? { matrix } : {}),
       };
       let model = planModel(spec, input, batch, adapter, options);
       if (args.tune === "1") {

@@ -4,6 +4,7 @@
 // it anywhere and tests can inspect the result.
 
 import { I3DError } from "../../models/errors.ts";
+import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import { checkTile, type GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { INPUT_CHANNELS, NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
@@ -18,6 +19,9 @@ import { lowerHead } from "./lower-head.ts";
 import { lowerMaxPool } from "./lower-max-pool.ts";
 import { type ArenaTensor, type LayerReport, PLAN_FORMAT, PLAN_VERSION, type WebGpuPlan } from "./plan.ts";
 import { WeightLayoutBuilder } from "./weight-layout.ts";
+
+/** Dawn's feature for matrix units (Vulkan cooperative matrices) */
+export const SUBGROUP_MATRIX = "chromium-experimental-subgroup-matrix";
 
 export interface WebGpuPlanOptions {
   /** weight storage: "f16" needs the adapter's shader-f16 feature (accumulation stays f32) */
@@ -36,6 +40,14 @@ export interface WebGpuPlanOptions {
    * reductions) and the adapter offers "subgroups"; default true
    */
   subgroups?: boolean;
+  /**
+   * EXPERIMENTAL, opt-in: every conv as a direct implicit GEMM on the GPU's matrix units
+   * (kernels/wgsl/conv3d-mma.wgsl.ts: f16 operands, f32 accumulation) with this f16 x f16 -> f32
+   * configuration of the adapter's "chromium-experimental-subgroup-matrix" feature (Dawn, behind
+   * allow_unsafe_apis); `emulate` runs the same kernel with plain WGSL in place of the matrix
+   * builtins (tests). Replaces Winograd and `math`; the attention stays f32.
+   */
+  matrix?: MatrixUnitConfig;
   /** workgroups a GEMM dispatch should reach before smaller tiles / split-K are used (default 256) */
   targetWorkgroups?: number;
   /** force (>= 2) or forbid (1) split-K on every conv; default: heuristic */
@@ -148,6 +160,15 @@ export function buildWebGpuPlan(
   if (dtype === "f16" && !featureSet.has("shader-f16")) {
     throw new I3DError("device", "f16 weights need the adapter's shader-f16 feature, which it does not offer");
   }
+  const matrix = options.matrix;
+  if (matrix) {
+    const need = matrix.emulate ? ["shader-f16"] : ["shader-f16", "subgroups", SUBGROUP_MATRIX];
+    const missing = need.filter((f) => !featureSet.has(f));
+    if (missing.length) throw new I3DError("device", `the matrix-unit convs need the adapter's ${missing.join(", ")}, which it does not offer`);
+    if (![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
+      throw new I3DError("config", `matrix: M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
+    }
+  }
   const math = options.math ?? "f32";
   if (math !== "f32" && math !== "f16") throw new I3DError("config", `math must be f32 or f16, got ${String(math)}`);
   if (math === "f16" && !featureSet.has("shader-f16")) {
@@ -181,13 +202,14 @@ export function buildWebGpuPlan(
       unrollK: options.unrollK, largeTiles: options.largeTiles,
     },
     scratchLimitBytes: Math.min(options.scratchBytes ?? 64 * MIB, limits.maxBufferSize),
-    winograd: {
+    winograd: matrix ? { hw: 0, t: 0, stem: 0, force: false, scratchBytes: 0 } : {
       hw: options.winogradHW ?? 4, t: options.winogradT ?? 4, stem: options.winogradStem ?? 2, force: options.winogradForce ?? false,
       scratchBytes: Math.min(options.winogradScratchBytes ?? 640 * MIB, limits.maxBufferSize),
     },
     u8Dispatches: u8Input ? [] : null,
     gemmMath: math === "f16" ? { math } : {},
     subgroups: (options.subgroups ?? true) && featureSet.has("subgroups"),
+    ...(matrix ? { matrix } : {}),
   };
   const { tiles: layerTiles, direct } = checkLayerOptions(program, limits, options.layerTiles ?? {}, options.directConvs ?? []);
   const layers: LayerReport[] = [];
@@ -249,7 +271,11 @@ export function buildWebGpuPlan(
     dispatches: em.dispatches,
     requires: {
       limits: needs,
-      features: [...(em.uses.f16 ? ["shader-f16"] : []), ...(em.uses.subgroups ? ["subgroups"] : [])],
+      features: [
+        ...(em.uses.f16 ? ["shader-f16"] : []),
+        ...(em.uses.subgroups || em.uses.subgroupMatrix ? ["subgroups"] : []),
+        ...(em.uses.subgroupMatrix ? [SUBGROUP_MATRIX] : []),
+      ],
     },
     memory: {
       arenaBytes, scratchBytes, weightBytes, uniformBytes: uniformTotal, readbackBytes,

@@ -24,7 +24,7 @@ export class PlanEmitter {
   maxStorageBindings = 0;
   maxBindingBytes = 0;
   /** the optional features the shaders use (from their "enable" directives and f16 bindings) */
-  readonly uses = { f16: false, subgroups: false };
+  readonly uses = { f16: false, subgroups: false, subgroupMatrix: false };
 
   constructor(readonly limits: GpuLimits) {}
 
@@ -73,6 +73,12 @@ export class PlanEmitter {
     return this.dispatches.length - 1;
   }
 
+  /** appends a dispatch made by record(); returns its index */
+  push(dispatch: PlanDispatch): number {
+    this.dispatches.push(dispatch);
+    return this.dispatches.length - 1;
+  }
+
   /**
    * A dispatch checked and accounted for (shader source, limits) like any other, but not
    * appended: an alternative to one in the list (the u8 input's stem).
@@ -86,6 +92,7 @@ export class PlanEmitter {
     // f16 in bindings or only inside the shader (f16 GEMM products over f32 tensors)
     if (/^enable f16;/m.test(this.shaders[id])) this.uses.f16 = true;
     if (/^enable subgroups;/m.test(this.shaders[id])) this.uses.subgroups = true;
+    if (/^enable chromium_experimental_subgroup_matrix;/m.test(this.shaders[id])) this.uses.subgroupMatrix = true;
     const roles = kernel.bindings(key);
     const bindings = roles.map((r) => {
       const w = windows[r.role];

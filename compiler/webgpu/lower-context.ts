@@ -1,6 +1,7 @@
 // What every op's lowering reads: the program, where its tensors live in the arena, the
 // weight layout being built, the emitter collecting dispatches, and the resolved options.
 
+import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import type { Program } from "../ir.ts";
 import type { PlanU8Input } from "./plan.ts";
 import type { MemoryPlan } from "../passes/plan-memory.ts";
@@ -24,6 +25,8 @@ export interface LowerContext {
   winograd: WinogradOptions;
   /** the direct convs' GEMM products: {} = f32, { math: "f16" } (Winograd and attention stay f32) */
   gemmMath: { math?: "f16" };
+  /** EXPERIMENTAL: direct convs on the matrix units (kernels/wgsl/conv3d-mma.wgsl.ts) */
+  matrix?: MatrixUnitConfig;
   /** the adapter offers "subgroups" and the plan may use them */
   subgroups: boolean;
   /** collects the u8 input's replacement stem dispatches; null: the plan has no u8 input mode */

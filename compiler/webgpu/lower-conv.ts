@@ -8,6 +8,8 @@
 
 import type { ConvInput, Conv3dKey } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
 import { conv3dGemm } from "../../kernels/wgsl/conv3d-gemm.wgsl.ts";
+import { conv3dMma, type Conv3dMmaKey, mmaThreads, mmaTile, mmaWorkgroupBytes } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
+import type { Window } from "./emitter.ts";
 import { gemmThreads, gemmWorkgroupBytes, gemmWorkgroups } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { gridFor } from "../../kernels/wgsl/grid.ts";
 import { SPLIT_K_REDUCE_THREADS, splitKReduce } from "../../kernels/wgsl/split-k-reduce.wgsl.ts";
@@ -60,8 +62,11 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
   }, op.name);
 
   const maxM = Math.max(...chunks.map((c) => c.views * c.rows * hwOut));
-  const tiling = chooseGemmTiling(maxM, N, K, ctx.limits,
-    { ...ctx.tiling, scratchLimitBytes: Math.min(ctx.scratchLimitBytes, maxWin * 4) }, true);
+  // the experimental matrix-unit kernel has its own tile and no split-K
+  const mmaTiling = ctx.matrix ? mmaTile(ctx.matrix) : undefined;
+  const tiling = mmaTiling
+    ? { tile: mmaTiling, splits: 1, kSplit: K }
+    : chooseGemmTiling(maxM, N, K, ctx.limits, { ...ctx.tiling, scratchLimitBytes: Math.min(ctx.scratchLimitBytes, maxWin * 4) }, true);
   const split = tiling.splits > 1;
   const f16 = ctx.weights.dtype === "f16";
   const bpe = ctx.weights.bytesPerElement;
@@ -83,7 +88,18 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
     // in split-k mode the epilogue moves to the reduce kernel: keep the conv's key generic
     bias: !split && !!op.bias, residual: !split && !!op.residual,
     residualIsInput: !split && !!op.residual && op.residual === op.inputs[0], relu: !split && op.relu,
-    splitK: split, weights: f16 ? "f16" : "f32", ...ctx.gemmMath,
+    splitK: split, weights: f16 ? "f16" : "f32", ...(mmaTiling ? {} : ctx.gemmMath),
+  };
+  /** the dispatch of one chunk: the tiled GEMM core, or the matrix units (conv3d-mma.wgsl.ts) */
+  const recordConv = (k: Conv3dKey, label: string, windows: Record<string, Window>, uniforms: Record<string, number>) => {
+    if (!mmaTiling) {
+      return em.record(conv3dGemm, k, label, windows, uniforms, gemmWorkgroups(k.tile, uniforms.M, N, tiling.splits),
+        gemmThreads(k.tile), gemmWorkgroupBytes(k.tile, k.math));
+    }
+    const { tile: _t, splitK: _s, math: _m, ...conv } = k;
+    const mk: Conv3dMmaKey = { conv, ...mmaTiling, matrix: ctx.matrix! };
+    return em.record(conv3dMma, mk, label, windows, uniforms,
+      [Math.ceil(N / mmaTiling.bn), Math.ceil(uniforms.M / mmaTiling.bm), 1], mmaThreads(mk), mmaWorkgroupBytes(mk));
   };
 
   // the u8 input mode (build-plan checked it applies: 3 channels, no residual on the input)
@@ -115,17 +131,14 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
       rBase: key.residualIsInput ? x.base + rowStart * N - xw.start : res?.base ?? 0,
       yBase: split ? part!.base : y.base,
     };
-    const grid = gemmWorkgroups(tiling.tile, M, N, tiling.splits);
-    const idx = em.dispatch(conv3dGemm, key, label, windows, uniforms, grid, gemmThreads(tiling.tile),
-      gemmWorkgroupBytes(tiling.tile, key.math));
+    const idx = em.push(recordConv(key, label, windows, uniforms));
     if (u8) {
       // the same views' bytes: byte v of the input region holds element v of the float32 tensor
       const xb = em.byteWindow("arena", xOff * 4 + xw.start, xOff * 4 + xw.end);
       ctx.u8Dispatches!.push({
         index: idx,
-        dispatch: em.record(conv3dGemm, { ...key, input: "ncthw-u8" }, `${label} [u8 input]`,
-          { ...windows, x: xb, norm: em.normalizeTable() }, { ...uniforms, xBase: xb.base }, grid,
-          gemmThreads(tiling.tile), gemmWorkgroupBytes(tiling.tile, key.math)),
+        dispatch: recordConv({ ...key, input: "ncthw-u8" }, `${label} [u8 input]`,
+          { ...windows, x: xb, norm: em.normalizeTable() }, { ...uniforms, xBase: xb.base }),
       });
     }
     if (first < 0) first = idx;
@@ -145,7 +158,9 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
   const m = ys.n * ys.t * hwOut;
   return {
     name: op.name, kind: "conv", gemm: { m, n: N, k: K }, flops: 2 * m * N * K,
-    variant: `${input} ${tileName(tiling.tile)}${split ? ` split-k ${tiling.splits}` : ""}${key.math ? ` ${key.math} products` : ""}`,
+    variant: mmaTiling
+      ? `${input} ${tileName(tiling.tile)} matrix units ${ctx.matrix!.M}x${ctx.matrix!.N}x${ctx.matrix!.K}${ctx.matrix!.emulate ? " (emulated)" : ""}`
+      : `${input} ${tileName(tiling.tile)}${split ? ` split-k ${tiling.splits}` : ""}${key.math ? ` ${key.math} products` : ""}`,
     dispatches: [first, last], chunks: chunks.length,
   };
 }

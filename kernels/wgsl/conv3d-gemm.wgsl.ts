@@ -57,7 +57,7 @@ export interface Conv3dKey {
   math?: GemmMath;
 }
 
-const CONV_UNIFORMS: readonly UniformField[] = [
+export const CONV_UNIFORMS: readonly UniformField[] = [
   ...GEMM_UNIFORMS,
   ...["cin", "tin", "hin", "win", "hout", "wout", "toutChunk", "outT0", "inT0", "inTPerView", "xBase", "wBase",
     "bBase", "rBase", "yBase"].map((name) => ({ name, type: "u32" as const })),
@@ -75,7 +75,7 @@ function isNcthw(key: Conv3dKey): boolean {
   return key.input === "ncthw" || key.input === "ncthw-u8";
 }
 
-function bindings(key: Conv3dKey): StorageBinding[] {
+export function convBindings(key: Conv3dKey): StorageBinding[] {
   const w = key.weights;
   const u8 = key.input === "ncthw-u8";
   const list: StorageBinding[] = [
@@ -108,7 +108,8 @@ function inputIndex(key: Conv3dKey): string {
   }
 }
 
-function aHook(key: Conv3dKey): string {
+/** the implicit-GEMM A loader (ARow, aRow, loadA) for the key's input variant */
+export function convAHook(key: Conv3dKey): string {
   if (isPointwise(key)) {
     const load = aVec4(key)
       ? "return x[(r.xb + k) / 4u];"
@@ -167,7 +168,8 @@ fn aRow(m: u32, z: u32) -> ARow {
 ${loads}`;
 }
 
-function cHook(key: Conv3dKey): string {
+/** the epilogue (storeC) for the key's bias / residual / ReLU / split-K */
+export function convCHook(key: Conv3dKey): string {
   const res = key.residualIsInput ? "x" : "res";
   if (key.splitK) {
     const store = key.nVec4
@@ -209,11 +211,11 @@ fn storeC(z: u32, m: u32, n: u32, acc: vec4<f32>) {
 export const conv3dGemm: WgslKernel<Conv3dKey> = {
   name: "conv3d-gemm",
   uniforms: () => CONV_UNIFORMS,
-  bindings,
+  bindings: convBindings,
   source(key) {
     const header = key.weights === "f16" || key.math === "f16" ? "enable f16;\n" : "";
-    return header + bindingDecls(bindings(key), CONV_UNIFORMS) + "\n" +
+    return header + bindingDecls(convBindings(key), CONV_UNIFORMS) + "\n" +
       gemmCoreSource(key.tile, key.splitK ? "split-k" : "batch",
-        { a: aHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase"), c: cHook(key) }, key.math);
+        { a: convAHook(key), b: weightMatrixLoadB(key.nVec4, "u.wBase"), c: convCHook(key) }, key.math);
   },
 };

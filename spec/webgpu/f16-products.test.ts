@@ -21,7 +21,7 @@ import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
 import { useTestDevice } from "./gpu-test-device.ts";
-import { oracle, ProgramBuilder, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
+import { convShapes, oracle, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
 
 const test = suite("webgpu f16 products");
 const gpu = useTestDevice(test, "webgpu f16 products");
@@ -30,17 +30,7 @@ const F16_TOL = 2e-3;
 const DIRECT: WebGpuPlanOptions = { winogradHW: 0, winogradT: 0, winogradStem: 0 };
 const WINOGRAD: WebGpuPlanOptions = { winogradHW: 4, winogradT: 4, winogradStem: 2, winogradForce: true };
 
-function backbone(seed: number): TestModel {
-  const b = new ProgramBuilder({ n: 2, t: 6, h: 14, w: 13, c: 3 }, seed);
-  const stem = b.conv("input", 8, { kernel: [5, 7, 7], stride: [1, 2, 2], padding: [2, 3, 3], bias: true, relu: true });
-  const a = b.conv(stem, 12, { kernel: [3, 1, 1], padding: [1, 0, 0], bias: true, relu: true });
-  const c = b.conv(a, 12, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
-  const down = b.conv(c, 10, { stride: [1, 2, 2], bias: true });
-  const s = b.conv(c, 10, { kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1], bias: true, residual: down, relu: true });
-  const p = b.conv(s, 16, { bias: true, relu: true });
-  const h = b.head(p, 7);
-  return b.build(h.features, h.logits);
-}
+const backbone = (seed: number) => convShapes(seed);
 
 async function compare(name: string, model: TestModel, options: WebGpuPlanOptions) {
   const dev = gpu.get();

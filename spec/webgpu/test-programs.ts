@@ -163,3 +163,20 @@ export function relativeError(actual: Float32Array, expected: Float32Array): num
   }
   return err / Math.max(scale, 1e-30);
 }
+
+/**
+ * Every conv shape I3D has, small and with odd sizes: the (5,7,7) stem (stride (1,2,2), bias +
+ * ReLU), 3x1x1, 1x3x3 stride 1 and stride 2 with a residual from a strided 1x1x1 downsample
+ * (cout 10: not a multiple of 4), a last pointwise conv of `lastCout` channels, and the head.
+ */
+export function convShapes(seed: number, lastCout = 16): TestModel {
+  const b = new ProgramBuilder({ n: 2, t: 6, h: 14, w: 13, c: 3 }, seed);
+  const stem = b.conv("input", 8, { kernel: [5, 7, 7], stride: [1, 2, 2], padding: [2, 3, 3], bias: true, relu: true });
+  const a = b.conv(stem, 12, { kernel: [3, 1, 1], padding: [1, 0, 0], bias: true, relu: true });
+  const c = b.conv(a, 12, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
+  const down = b.conv(c, 10, { stride: [1, 2, 2], bias: true });
+  const s = b.conv(c, 10, { kernel: [1, 3, 3], stride: [1, 2, 2], padding: [0, 1, 1], bias: true, residual: down, relu: true });
+  const p = b.conv(s, lastCout, { bias: true, relu: true });
+  const h = b.head(p, 7);
+  return b.build(h.features, h.logits);
+}

@@ -1,0 +1,78 @@
+// The experimental matrix-unit conv kernel (kernels/wgsl/conv3d-mma.wgsl.ts, plan option
+// `matrix`). No adapter here has matrix units (lavapipe lacks Vulkan cooperative matrices), so
+// the device checks run its `emulate` form: the same gather into f16 workgroup tiles, tile
+// geometry, K loop, f32 result tile and epilogue, with plain WGSL in place of the matrix
+// builtins. Checked against the program interpreter's float64 convs on every conv shape I3D
+// has (stem, 3x1x1, 1x3x3 stride 1 and 2, pointwise with a residual, cout % 4 != 0) with M, N
+// and K tails, for three matrix configurations. Tolerance as for f16 products: max |gpu -
+// oracle| <= 2e-3 x max |oracle| (f16 operands, f32 sums). The real form's WGSL is checked for
+// what it must declare and require; whether it compiles and runs is for a GPU that has them
+// (the device script's subgroup-matrix probe runs the same builtins).
+
+import process from "node:process";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { buildWebGpuPlan, SUBGROUP_MATRIX } from "../../compiler/webgpu/build-plan.ts";
+import { planMemory } from "../../compiler/passes/plan-memory.ts";
+import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
+import { I3DError } from "../../models/errors.ts";
+import { useTestDevice } from "./gpu-test-device.ts";
+import { convShapes, oracle, relativeError, runOnGpu } from "./test-programs.ts";
+
+const test = suite("webgpu matrix-unit convs (emulated)");
+const gpu = useTestDevice(test, "webgpu matrix-unit convs");
+
+const TOL = 2e-3;
+
+/** I3D's conv shapes, the last pointwise conv wider than one 64-column tile */
+const backbone = (seed: number) => convShapes(seed, 72);
+
+const CONFIGS: MatrixUnitConfig[] = [
+  { M: 8, N: 8, K: 8, subgroupSize: 8, emulate: true },
+  { M: 16, N: 16, K: 16, subgroupSize: 32, emulate: true },
+  { M: 16, N: 8, K: 16, subgroupSize: 32, emulate: true },
+];
+
+for (const matrix of CONFIGS) {
+  test(`emulated ${matrix.M}x${matrix.N}x${matrix.K}, ${4 * matrix.subgroupSize} threads: every I3D conv shape, with tails`, async () => {
+    const dev = gpu.get();
+    if (!dev) return;
+    if (!dev.device.features.has("shader-f16")) {
+      console.warn("\n!! adapter has no shader-f16: the matrix-unit kernel is not tested");
+      return;
+    }
+    const model = backbone(50 + matrix.M + matrix.N);
+    const r = await runOnGpu(dev, model, { matrix });
+    const convs = r.plan.layers.filter((l) => l.kind === "conv");
+    assert.ok(convs.every((l) => / matrix units .* \(emulated\)$/.test(l.variant)), convs.map((l) => l.variant).join(" | "));
+    const o = oracle(model);
+    const ef = relativeError(r.features, o.features), el = relativeError(r.clsScore, o.clsScore);
+    if (process.env.I3D_PRINT_ERRORS) console.log(`\nmma ${matrix.M}x${matrix.N}x${matrix.K}: ${ef} / ${el}`);
+    assert.ok(ef <= TOL && el <= TOL, `errors ${ef}, ${el}`);
+    assert.ok(ef > 1e-6, "f16 operands leave a trace: the kernel ran");
+  });
+}
+
+test("the real form: declares and requires the subgroup-matrix feature; refused without it", () => {
+  const model = backbone(60);
+  const memory = planMemory(model.program);
+  const matrix: MatrixUnitConfig = { M: 16, N: 16, K: 16, subgroupSize: 32 };
+  const features = ["shader-f16", "subgroups", SUBGROUP_MATRIX];
+  const plan = buildWebGpuPlan(model.program, memory, { maxComputeWorkgroupStorageSize: 32768 }, features, { matrix });
+  assert.equal([...plan.requires.features].sort(), [...features].sort());
+  const sources = Object.entries(plan.shaders).filter(([id]) => id.startsWith("conv3d-mma")).map(([, s]) => s);
+  assert.ok(sources.length > 0);
+  for (const s of sources) {
+    assert.match(s, /^enable f16;\nenable chromium_experimental_subgroup_matrix;/);
+    assert.match(s, /@workgroup_size\(128\)/);
+    assert.match(s, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&ta, /);
+    assert.match(s, /subgroupMatrixMultiplyAccumulate\(a1, b1, acc1_1\)/);
+    assert.match(s, /subgroupMatrixStore\(&tc, /);
+  }
+  assert.throws(() => buildWebGpuPlan(model.program, memory, {}, ["shader-f16", "subgroups"], { matrix }),
+    (e: unknown) => e instanceof I3DError && e.kind === "device" && e.message.includes(SUBGROUP_MATRIX));
+  assert.throws(() => buildWebGpuPlan(model.program, memory, {}, features, { matrix: { ...matrix, K: 0 } }),
+    (e: unknown) => e instanceof I3DError && e.kind === "config");
+});
+
+test.run();
