@@ -38,7 +38,13 @@ for (const name of goldenNames()) {
     let adapter = await acquireGpuAdapter({ dawnToggles });
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
-    const matrix = matrixOption(adapter, args.matrix);
+    let matrix;
+    try {
+      matrix = matrixOption(adapter, args.matrix);
+    } catch (e) {
+      console.log(`error: ${(e as Error).message}`);
+      process.exit(1);
+    }
     const options = { ...precisionPlanOptions(dtype), ...adapterPlanOptions(adapter), ...winograd, ...(matrix ? { matrix } : {}) };
     let plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, options);
     if (args.tune === "1") {
