@@ -141,24 +141,25 @@ export async function tunedPlan(
 }
 
 /**
- * --matrix 0|1|emulate (EXPERIMENTAL: the convs on the matrix units, kernels/wgsl/conv3d-mma.wgsl.ts):
+ * --matrix 0|1|bool|emulate (EXPERIMENTAL: the convs on the matrix units, kernels/wgsl/conv3d-mma.wgsl.ts):
  * "1" takes the adapter's first f16 x f16 -> f32 subgroup-matrix configuration (the adapter
- * must come from acquireGpuAdapter with MATRIX_TOGGLES); "emulate" runs the kernel's plain-WGSL
- * form with 8x8x8 matrices. Returns the plan option, or undefined for "0".
+ * must come from acquireGpuAdapter with MATRIX_TOGGLES), "bool" the same with Dawn's earlier
+ * load/store syntax; "emulate" runs the kernel's plain-WGSL form with 8x8x8 matrices. Returns
+ * the plan option, or undefined for "0".
  */
 export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnitConfig | undefined {
   if (arg === "0" || arg === "") return undefined;
   const info = (adapter.adapter as { info?: { subgroupMaxSize?: number; subgroupMatrixConfigs?: Iterable<Record<string, unknown>> } }).info;
   const subgroupSize = info?.subgroupMaxSize ?? 32;
   if (arg === "emulate") return { M: 8, N: 8, K: 8, subgroupSize, emulate: true };
-  if (arg !== "1") throw new Error(`--matrix takes 0, 1 or emulate, got ${arg}`);
+  if (arg !== "1" && arg !== "bool") throw new Error(`--matrix takes 0, 1, bool or emulate, got ${arg}`);
   const configs = [...(info?.subgroupMatrixConfigs ?? [])];
   const c = configs.find((x) => x.componentType === "f16" && x.resultComponentType === "f32");
   if (!c || !adapter.features.includes(SUBGROUP_MATRIX)) {
     throw new Error(`--matrix 1: the adapter offers no f16 -> f32 subgroup matrices (${SUBGROUP_MATRIX}: ` +
       `${adapter.features.includes(SUBGROUP_MATRIX) ? "yes" : "no"}; configs ${JSON.stringify(configs)})`);
   }
-  return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize };
+  return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize, ...(arg === "bool" ? { syntax: "bool" as const } : {}) };
 }
 
 /** the Dawn toggles --matrix 1 needs: the subgroup-matrix feature is behind allow_unsafe_apis */

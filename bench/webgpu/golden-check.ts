@@ -3,7 +3,7 @@
 // runs: node tools/node-ts.js bench/webgpu/golden-check.ts [--winograd HW,T[,STEM]] (default: the
 // plan's Winograd convs; 0,0,0 = all direct) [--tune 1 [--tune-tiles ...]] (each model's plan
 // tuned per layer on this adapter first, as `i3d tune` does: the tuned plan's numerics)
-// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both) [--matrix 0|1|emulate]
+// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both) [--matrix 0|1|bool|emulate]
 // (EXPERIMENTAL: the convs on the matrix units; f16 operands whatever --precision says)
 
 import process from "node:process";
@@ -22,7 +22,7 @@ import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/golde
 import { MATRIX_TOGGLES, matrixOption, parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), { winograd: "", "dawn-toggles": "", precision: "f32,f16", matrix: "0", ...TUNE_ARGS });
-const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" ? MATRIX_TOGGLES : [])];
+const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
 const precisions = args.precision.split(",") as ("f32" | "f16")[];
 if (precisions.some((p) => p !== "f32" && p !== "f16")) throw new Error(`--precision takes f32 and/or f16, got ${args.precision}`);
 const winograd = parseWinograd(args.winograd);

@@ -17,7 +17,7 @@
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --precision f32|f16 (f16: f16 weights and conv GEMM products, the runtime's --precision f16)
 //          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --subgroups 1|0 (the
-//          non-local softmax through subgroup operations where offered) --matrix 0|1|emulate
+//          non-local softmax through subgroup operations where offered) --matrix 0|1|bool|emulate
 //          (EXPERIMENTAL: every conv on the matrix units through Dawn's subgroup matrices, f16
 //          operands; bench-model.ts matrixOption) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
@@ -52,7 +52,7 @@ const args = parseArgs(process.argv.slice(2), {
   winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
 if (args.precision !== "f32" && args.precision !== "f16") throw new Error(`--precision takes f32 or f16, got ${args.precision}`);
-const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" ? MATRIX_TOGGLES : [])];
+const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
 const planOptions = {
   ...precisionPlanOptions(args.precision), subgroups: args.subgroups !== "0", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),

@@ -29,6 +29,12 @@ export interface MatrixUnitConfig {
   subgroupSize: number;
   /** plain WGSL in place of the matrix builtins (tests on adapters without them) */
   emulate?: boolean;
+  /**
+   * how loads and stores name the layout: "template" (`subgroupMatrixLoad<T, row_major>(p,
+   * offset, stride)`, `subgroupMatrixStore<row_major>(p, offset, value, stride)`: Dawn's current
+   * form, default) or "bool" (the earlier `(p, offset, col_major, stride)` form)
+   */
+  syntax?: "template" | "bool";
 }
 
 export interface Conv3dMmaKey {
@@ -79,6 +85,12 @@ export const conv3dMma: WgslKernel<Conv3dMmaKey> = {
     const aQuads = (bm * bk) / 4, bQuads = (bk * bn) / 4;
     const L = `subgroup_matrix_left<f16, ${c.K}, ${c.M}>`, R = `subgroup_matrix_right<f16, ${c.N}, ${c.K}>`;
     const Res = `subgroup_matrix_result<f32, ${c.N}, ${c.M}>`;
+    const bool = c.syntax === "bool";
+    /** a row-major load of `type` from workgroup array `p` */
+    const load = (type: string, p: string, offset: string, stride: number) =>
+      bool ? `subgroupMatrixLoad<${type}>(&${p}, ${offset}, false, ${stride}u)` : `subgroupMatrixLoad<${type}, row_major>(&${p}, ${offset}, ${stride}u)`;
+    const store = (p: string, offset: string, value: string, stride: number) =>
+      bool ? `subgroupMatrixStore(&${p}, ${offset}, ${value}, false, ${stride}u)` : `subgroupMatrixStore<row_major>(&${p}, ${offset}, ${value}, ${stride}u)`;
     const pairs: [number, number][] = [];
     for (let i = 0; i < tm; i++) for (let j = 0; j < tn; j++) pairs.push([i, j]);
     const header = c.emulate ? "enable f16;\n" : `enable f16;
@@ -95,8 +107,8 @@ diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);
       tc[e] += s;
     }`
       : `    for (var kk = 0u; kk < ${bk}u; kk += ${c.K}u) {
-${Array.from({ length: tm }, (_, i) => `      let a${i} = subgroupMatrixLoad<${L}>(&ta, (sr + ${i * c.M}u) * ${bk}u + kk, false, ${bk}u);`).join("\n")}
-${Array.from({ length: tn }, (_, j) => `      let b${j} = subgroupMatrixLoad<${R}>(&tb, kk * ${bn}u + sc + ${j * c.N}u, false, ${bn}u);`).join("\n")}
+${Array.from({ length: tm }, (_, i) => `      let a${i} = ${load(L, "ta", `(sr + ${i * c.M}u) * ${bk}u + kk`, bk)};`).join("\n")}
+${Array.from({ length: tn }, (_, j) => `      let b${j} = ${load(R, "tb", `kk * ${bn}u + sc + ${j * c.N}u`, bn)};`).join("\n")}
 ${pairs.map(([i, j]) => `      acc${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, acc${i}_${j});`).join("\n")}
     }`;
     return `${header}${bindingDecls(convBindings(conv), CONV_UNIFORMS)}
@@ -142,7 +154,7 @@ ${pairs.map(([i, j]) => `  var acc${i}_${j} = ${Res}();`).join("\n")}`}
 ${product}
     workgroupBarrier();
   }
-${c.emulate ? "" : `${pairs.map(([i, j]) => `  subgroupMatrixStore(&tc, (sr + ${i * c.M}u) * ${bn}u + sc + ${j * c.N}u, acc${i}_${j}, false, ${bn}u);`).join("\n")}
+${c.emulate ? "" : `${pairs.map(([i, j]) => `  ${store("tc", `(sr + ${i * c.M}u) * ${bn}u + sc + ${j * c.N}u`, `acc${i}_${j}`, bn)};`).join("\n")}
   workgroupBarrier();`}
   for (var e = lid; e < ${(bm * bn) / 4}u; e += THREADS) {
     let r = e / ${bn / 4}u;

@@ -65,10 +65,17 @@ test("the real form: declares and requires the subgroup-matrix feature; refused 
   for (const s of sources) {
     assert.match(s, /^enable f16;\nenable chromium_experimental_subgroup_matrix;/);
     assert.match(s, /@workgroup_size\(128\)/);
-    assert.match(s, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&ta, /);
+    assert.match(s, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&ta, \(sr \+ 16u\) \* 32u \+ kk, 32u\)/);
+    assert.match(s, /subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>\(&tb, kk \* 64u \+ sc \+ 16u, 64u\)/);
     assert.match(s, /subgroupMatrixMultiplyAccumulate\(a1, b1, acc1_1\)/);
-    assert.match(s, /subgroupMatrixStore\(&tc, /);
+    assert.match(s, /subgroupMatrixStore<row_major>\(&tc, \(sr \+ 16u\) \* 64u \+ sc \+ 16u, acc1_1, 64u\)/);
   }
+  // Dawn's earlier form, a bool for the layout
+  const old = buildWebGpuPlan(model.program, memory, { maxComputeWorkgroupStorageSize: 32768 }, features,
+    { matrix: { ...matrix, syntax: "bool" } });
+  const oldSource = Object.entries(old.shaders).find(([id]) => id.startsWith("conv3d-mma"))![1];
+  assert.match(oldSource, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&ta, \(sr \+ 0u\) \* 32u \+ kk, false, 32u\)/);
+  assert.match(oldSource, /subgroupMatrixStore\(&tc, \(sr \+ 0u\) \* 64u \+ sc \+ 0u, acc0_0, false, 64u\)/);
   assert.throws(() => buildWebGpuPlan(model.program, memory, {}, ["shader-f16", "subgroups"], { matrix }),
     (e: unknown) => e instanceof I3DError && e.kind === "device" && e.message.includes(SUBGROUP_MATRIX));
   assert.throws(() => buildWebGpuPlan(model.program, memory, {}, features, { matrix: { ...matrix, K: 0 } }),
