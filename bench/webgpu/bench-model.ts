@@ -156,7 +156,7 @@ export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnit
   const configs = [...(info?.subgroupMatrixConfigs ?? [])];
   const c = configs.find((x) => x.componentType === "f16" && x.resultComponentType === "f32");
   if (!c || !adapter.features.includes(SUBGROUP_MATRIX)) {
-    throw new Error(`--matrix 1: the adapter offers no f16 -> f32 subgroup matrices (${SUBGROUP_MATRIX}: ` +
+    throw new Error(`--matrix ${arg}: the adapter offers no f16 -> f32 subgroup matrices (${SUBGROUP_MATRIX}: ` +
       `${adapter.features.includes(SUBGROUP_MATRIX) ? "yes" : "no"}; configs ${JSON.stringify(configs)})`);
   }
   return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize, ...(arg === "bool" ? { syntax: "bool" as const } : {}) };
