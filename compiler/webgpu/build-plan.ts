@@ -157,23 +157,12 @@ export function buildWebGpuPlan(
   const limits = gpuLimitsFrom(limitsIn);
   const featureSet = new Set(features);
   const dtype = options.weights ?? "f32";
-  if (dtype === "f16" && !featureSet.has("shader-f16")) {
-    throw new I3DError("device", "f16 weights need the adapter's shader-f16 feature, which it does not offer");
-  }
   const matrix = options.matrix;
-  if (matrix) {
-    const need = matrix.emulate ? ["shader-f16"] : ["shader-f16", "subgroups", SUBGROUP_MATRIX];
-    const missing = need.filter((f) => !featureSet.has(f));
-    if (missing.length) throw new I3DError("device", `the matrix-unit convs need the adapter's ${missing.join(", ")}, which it does not offer`);
-    if (![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
-      throw new I3DError("config", `matrix: M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
-    }
+  if (matrix && ![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
+    throw new I3DError("config", `matrix: M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
   }
   const math = options.math ?? "f32";
   if (math !== "f32" && math !== "f16") throw new I3DError("config", `math must be f32 or f16, got ${String(math)}`);
-  if (math === "f16" && !featureSet.has("shader-f16")) {
-    throw new I3DError("device", "f16 GEMM products need the adapter's shader-f16 feature, which it does not offer");
-  }
   for (const op of program.ops) {
     if (!EXECUTABLE_KINDS.has(op.kind)) throw new Error(`internal: op ${op.name} (${op.kind}) was not fused away`);
     if (op.inputs.includes(program.input) && op.kind !== "conv") {
@@ -225,6 +214,18 @@ export function buildWebGpuPlan(
       default: throw new Error(`internal: no WebGPU lowering for ${op.kind}`);
     }
   }
+  // the optional features the shaders declare (f16 weights or products, subgroups, matrix
+  // units), checked here once for all of them: subgroups are only used where offered
+  const requiredFeatures = [
+    ...(em.uses.f16 ? ["shader-f16"] : []),
+    ...(em.uses.subgroups || em.uses.subgroupMatrix ? ["subgroups"] : []),
+    ...(em.uses.subgroupMatrix ? [SUBGROUP_MATRIX] : []),
+  ];
+  const missing = requiredFeatures.filter((f) => !featureSet.has(f));
+  if (missing.length) {
+    throw new I3DError("device", `this WebGPU plan needs the adapter's ${missing.join(", ")}, which it does not offer` +
+      (missing.includes("shader-f16") ? " (f16 weights or products: use --precision f32)" : ""));
+  }
   const weightLayout = weights.finish();
   const scratchBytes = Math.max(em.scratchBytes, 16);
   const uniformAlign = limits.minUniformBufferOffsetAlignment;
@@ -269,14 +270,7 @@ export function buildWebGpuPlan(
     weights: weightLayout,
     shaders: em.shaders,
     dispatches: em.dispatches,
-    requires: {
-      limits: needs,
-      features: [
-        ...(em.uses.f16 ? ["shader-f16"] : []),
-        ...(em.uses.subgroups || em.uses.subgroupMatrix ? ["subgroups"] : []),
-        ...(em.uses.subgroupMatrix ? [SUBGROUP_MATRIX] : []),
-      ],
-    },
+    requires: { limits: needs, features: requiredFeatures },
     memory: {
       arenaBytes, scratchBytes, weightBytes, uniformBytes: uniformTotal, readbackBytes,
       peakBytes: arenaBytes + scratchBytes + weightBytes + uniformTotal + readbackBytes,

@@ -23,7 +23,7 @@ export class PlanEmitter {
   maxWorkgroupBytes = 0;
   maxStorageBindings = 0;
   maxBindingBytes = 0;
-  /** the optional features the shaders use (from their "enable" directives and f16 bindings) */
+  /** the optional features the shaders use (from their "enable" directives) */
   readonly uses = { f16: false, subgroups: false, subgroupMatrix: false };
 
   constructor(readonly limits: GpuLimits) {}
@@ -89,7 +89,8 @@ export class PlanEmitter {
   ): PlanDispatch {
     const id = shaderId(kernel, key);
     if (!(id in this.shaders)) this.shaders[id] = kernel.source(key);
-    // f16 in bindings or only inside the shader (f16 GEMM products over f32 tensors)
+    // WGSL requires an `enable` for any use of f16 (bindings or inside the shader) and of
+    // subgroup operations: the directives say which features the plan needs
     if (/^enable f16;/m.test(this.shaders[id])) this.uses.f16 = true;
     if (/^enable subgroups;/m.test(this.shaders[id])) this.uses.subgroups = true;
     if (/^enable chromium_experimental_subgroup_matrix;/m.test(this.shaders[id])) this.uses.subgroupMatrix = true;
@@ -97,7 +98,6 @@ export class PlanEmitter {
     const bindings = roles.map((r) => {
       const w = windows[r.role];
       if (!w) throw new Error(`internal: ${label}: no buffer for binding ${r.role}`);
-      if (r.element.startsWith("f16") || r.element.includes("<f16>")) this.uses.f16 = true;
       this.maxBindingBytes = Math.max(this.maxBindingBytes, w.binding.size);
       return w.binding;
     });
