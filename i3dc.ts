@@ -100,10 +100,11 @@ async function build(argv: string[]): Promise<number> {
         tunedFrom = r.tunedFrom;
         return r.plan;
       };
+    } else {
+      // a bundle planned for the default limits is meant to run anywhere: of the adapter's
+      // features it may use only the one --precision f16 needs (no subgroups)
+      gpuFeatures = adapter.features.filter((f) => f === "shader-f16");
     }
-    // a bundle planned for the default limits is meant to run anywhere: of this adapter's
-    // features it may use only the one --precision f16 needs (no subgroups)
-    gpuFeatures = limitsFrom === "adapter" ? adapter.features : adapter.features.filter((f) => f === "shader-f16");
   }
   let weights;
   let checkpointBytes: Uint8Array | undefined;

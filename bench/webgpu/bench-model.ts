@@ -1,6 +1,7 @@
 // Shared by the WebGPU benches: a zoo model compiled for a batch of views, planned for an
 // adapter, with random (well-scaled) weights — throughput does not depend on the values.
 
+import process from "node:process";
 import { compile } from "../../compiler/compile.ts";
 import type { Program } from "../../compiler/ir.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
@@ -164,3 +165,19 @@ export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnit
 
 /** the Dawn toggles --matrix 1 needs: the subgroup-matrix feature is behind allow_unsafe_apis */
 export const MATRIX_TOGGLES = ["allow_unsafe_apis"];
+
+/** the Dawn toggles a bench's --dawn-toggles and --matrix ask for */
+export function benchDawnToggles(args: Record<string, string>): string[] {
+  const given = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
+  return [...given, ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
+}
+
+/** matrixOption, or the reason it cannot be had printed as one line and exit 1 */
+export function matrixOptionOrExit(adapter: GpuAdapterHandle, arg: string): MatrixUnitConfig | undefined {
+  try {
+    return matrixOption(adapter, arg);
+  } catch (e) {
+    console.log(`error: ${(e as Error).message}`);
+    process.exit(1);
+  }
+}

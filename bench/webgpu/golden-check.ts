@@ -19,10 +19,11 @@ import { acquireGpuAdapter } from "../../runtime/webgpu/acquire-gpu.ts";
 import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts";
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { compareLogits, goldenNames, loadGolden } from "../../spec/helpers/goldens.ts";
-import { MATRIX_TOGGLES, matrixOption, parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
+import { benchDawnToggles, matrixOptionOrExit, parseArgs, parseWinograd, TUNE_ARGS, tuneArgs, tunedPlan } from "./bench-model.ts";
 
 const args = parseArgs(process.argv.slice(2), { winograd: "", "dawn-toggles": "", precision: "f32,f16", matrix: "0", ...TUNE_ARGS });
-const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
+const dawnToggles = benchDawnToggles(args);
+const matrix = args.matrix === "0" ? undefined : matrixOptionOrExit(await acquireGpuAdapter({ dawnToggles }), args.matrix);
 const precisions = args.precision.split(",") as ("f32" | "f16")[];
 if (precisions.some((p) => p !== "f32" && p !== "f16")) throw new Error(`--precision takes f32 and/or f16, got ${args.precision}`);
 const winograd = parseWinograd(args.winograd);
@@ -38,13 +39,6 @@ for (const name of goldenNames()) {
     let adapter = await acquireGpuAdapter({ dawnToggles });
     if (dtype === "f16" && !adapter.features.includes("shader-f16")) continue;
     // the plan options the runtime picks for this adapter (runtime/create-runner.ts)
-    let matrix;
-    try {
-      matrix = matrixOption(adapter, args.matrix);
-    } catch (e) {
-      console.log(`error: ${(e as Error).message}`);
-      process.exit(1);
-    }
     const options = { ...precisionPlanOptions(dtype), ...adapterPlanOptions(adapter), ...winograd, ...(matrix ? { matrix } : {}) };
     let plan = buildWebGpuPlan(program, planMemory(program), adapter.limits, adapter.features, options);
     if (args.tune === "1") {

@@ -42,7 +42,7 @@ import { adapterPlanOptions } from "../../runtime/webgpu/adapter-plan-options.ts
 import { UPLOAD_METHODS, type UploadMethod } from "../../runtime/webgpu/input-upload.ts";
 import { createWebGpuRunner, type WebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import {
-  DEFAULT_MODEL, MATRIX_TOGGLES, matrixOption, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomConstants, randomPackedWeights, TUNE_ARGS,
+  benchDawnToggles, DEFAULT_MODEL, matrixOptionOrExit, mib, modelSpec, type PlannedModel, parseArgs, parseWinograd, planModel, randomConstants, randomPackedWeights, TUNE_ARGS,
   tuneArgs, tunedPlan,
 } from "./bench-model.ts";
 
@@ -52,7 +52,7 @@ const args = parseArgs(process.argv.slice(2), {
   winograd: "", unroll: "auto", "large-tiles": "auto", ...TUNE_ARGS,
 });
 if (args.precision !== "f32" && args.precision !== "f16") throw new Error(`--precision takes f32 or f16, got ${args.precision}`);
-const dawnToggles = [...(args["dawn-toggles"] ? args["dawn-toggles"].split(",") : []), ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
+const dawnToggles = benchDawnToggles(args);
 const planOptions = {
   ...precisionPlanOptions(args.precision), subgroups: args.subgroups !== "0", targetWorkgroups: Number(args.target),
   tile: args.tile ? parseTile(args.tile) : undefined, ...parseWinograd(args.winograd),
@@ -78,12 +78,8 @@ console.log(`adapter: ${adapter.description}${adapter.software ? "  (software: e
 console.log(`limits: maxBufferSize ${mib(adapter.limits.maxBufferSize)}, maxStorageBufferBindingSize ` +
   `${mib(adapter.limits.maxStorageBufferBindingSize)}; features: ${adapter.features.filter((f) => /f16|subgroup|timestamp/.test(f)).join(", ")}`);
 
-try {
-  matrixOption(adapter, args.matrix); // an adapter without matrix units: say so before any plan
-} catch (e) {
-  console.log(`error: ${(e as Error).message}`);
-  process.exit(1);
-}
+// an adapter without matrix units is said so before any plan
+const matrix = matrixOptionOrExit(adapter, args.matrix);
 
 /** the largest batch (a divisor of the views per video) whose plan fits, with its runner */
 let adapterUsed = false;
@@ -95,7 +91,6 @@ async function loadRunner(upload: UploadMethod, batches: number[]): Promise<{ ru
     try {
       const byAdapter = adapterPlanOptions(adapter);
       const pick = (o: string, auto: boolean | undefined) => (args[o] === "auto" ? auto : args[o] === "1");
-      const matrix = matrixOption(adapter, args.matrix);
       const options = {
         ...planOptions, unrollK: pick("unroll", byAdapter.unrollK), largeTiles: pick("large-tiles", byAdapter.largeTiles),
         ...(matrix ? { matrix } : {}),
