@@ -26,7 +26,6 @@ run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 b
 run "--precision f16 (f16 weights, direct convs' GEMM products in f16: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
 run "--precision f16, all direct (every conv's products in f16)" --precision f16 --winograd 0,0,0
 run "EXPERIMENTAL: every conv on the matrix units (Dawn subgroup matrices, f16 operands, f32 sums)" --matrix 1 --profile 1
-run "EXPERIMENTAL: matrix units, Dawn's earlier load/store syntax (if the line above failed to compile)" --matrix bool
 LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16
@@ -37,7 +36,6 @@ goldens() {
 }
 goldens "defaults (f32 and f16)"
 goldens "EXPERIMENTAL matrix units" --matrix 1 --precision f32
-goldens "EXPERIMENTAL matrix units, earlier syntax" --matrix bool --precision f32
 run "Dawn's robustness off (is the bounds-clamping of every access costly here?)" --dawn-toggles disable_robustness
 run "no Winograd" --winograd 0,0,0
 run "the first H200 run's configuration" --winograd 0,0,0 --large-tiles 0 --unroll 0 --depth 1

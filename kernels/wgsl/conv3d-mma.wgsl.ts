@@ -2,7 +2,8 @@
 // "chromium-experimental-subgroup-matrix" (Vulkan cooperative matrices; behind Dawn's
 // allow_unsafe_apis). Opt-in only (plan option `matrix`): it has run on no such GPU yet, and
 // lavapipe has no cooperative matrices, so CI runs its `emulate` form, which keeps everything
-// but the matrix builtins.
+// but the matrix builtins, and compiles the real form with Dawn's own WGSL compiler on Dawn's
+// null backend (spec/webgpu/dawn-compile.test.ts).
 //
 // Same operands and epilogue as conv3d-gemm.wgsl.ts (its convAHook loads A[m][k..k+3] as an
 // implicit im2col, weightMatrixLoadB the [K][N] weights, convCHook adds bias / residual / ReLU).

@@ -5,9 +5,10 @@
 // builtins. Checked against the program interpreter's float64 convs on every conv shape I3D
 // has (stem, 3x1x1, 1x3x3 stride 1 and 2, pointwise with a residual, cout % 4 != 0) with M, N
 // and K tails, for three matrix configurations. Tolerance as for f16 products: max |gpu -
-// oracle| <= 2e-3 x max |oracle| (f16 operands, f32 sums). The real form's WGSL is checked for
-// what it must declare and require; whether it compiles and runs is for a GPU that has them
-// (the device script's subgroup-matrix probe runs the same builtins).
+// oracle| <= 2e-3 x max |oracle| (f16 operands, f32 sums). The real form's WGSL is checked here
+// for what it must declare and require, and compiled by Dawn's WGSL compiler in
+// dawn-compile.test.ts; whether it runs right is for a GPU that has matrix units (the device
+// script's subgroup-matrix probe runs the same builtins).
 
 import process from "node:process";
 import { suite } from "uvu";
