@@ -142,25 +142,31 @@ export async function tunedPlan(
 }
 
 /**
- * --matrix 0|1|bool|emulate (EXPERIMENTAL: the convs on the matrix units, kernels/wgsl/conv3d-mma.wgsl.ts):
- * "1" takes the adapter's first f16 x f16 -> f32 subgroup-matrix configuration (the adapter
- * must come from acquireGpuAdapter with MATRIX_TOGGLES), "bool" the same with Dawn's earlier
- * load/store syntax; "emulate" runs the kernel's plain-WGSL form with 8x8x8 matrices. Returns
- * the plan option, or undefined for "0".
+ * --matrix 0|1|bool|emulate[:BMxBNxBK] (EXPERIMENTAL: the convs on the matrix units,
+ * kernels/wgsl/conv3d-mma.wgsl.ts): "1" takes the adapter's first f16 x f16 -> f32
+ * subgroup-matrix configuration (the adapter must come from acquireGpuAdapter with
+ * MATRIX_TOGGLES), "bool" the same with Dawn's earlier load/store syntax; "emulate" runs the
+ * kernel's plain-WGSL form with 8x8x8 matrices. A tile after the colon replaces the kernel's
+ * default 64x64x32. Returns the plan option, or undefined for "0".
  */
 export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnitConfig | undefined {
   if (arg === "0" || arg === "") return undefined;
+  const [mode, tileText, ...rest] = arg.split(":");
+  const tileMatch = tileText === undefined ? null : /^(\d+)x(\d+)x(\d+)$/.exec(tileText);
+  if (!["1", "bool", "emulate"].includes(mode) || rest.length || (tileText !== undefined && !tileMatch)) {
+    throw new Error(`--matrix takes 0, 1, bool or emulate, optionally with :BMxBNxBK (a tile), got ${arg}`);
+  }
+  const tile = tileMatch ? { tile: { bm: Number(tileMatch[1]), bn: Number(tileMatch[2]), bk: Number(tileMatch[3]) } } : {};
   const info = (adapter.adapter as { info?: { subgroupMaxSize?: number; subgroupMatrixConfigs?: Iterable<Record<string, unknown>> } }).info;
   const subgroupSize = info?.subgroupMaxSize ?? 32;
-  if (arg === "emulate") return { M: 8, N: 8, K: 8, subgroupSize, emulate: true };
-  if (arg !== "1" && arg !== "bool") throw new Error(`--matrix takes 0, 1, bool or emulate, got ${arg}`);
+  if (mode === "emulate") return { M: 8, N: 8, K: 8, subgroupSize, emulate: true, ...tile };
   const configs = [...(info?.subgroupMatrixConfigs ?? [])];
   const c = configs.find((x) => x.componentType === "f16" && x.resultComponentType === "f32");
   if (!c || !adapter.features.includes(SUBGROUP_MATRIX)) {
     throw new Error(`--matrix ${arg}: the adapter offers no f16 -> f32 subgroup matrices (${SUBGROUP_MATRIX}: ` +
       `${adapter.features.includes(SUBGROUP_MATRIX) ? "yes" : "no"}; configs ${JSON.stringify(configs)})`);
   }
-  return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize, ...(arg === "bool" ? { syntax: "bool" as const } : {}) };
+  return { M: Number(c.M), N: Number(c.N), K: Number(c.K), subgroupSize, ...(mode === "bool" ? { syntax: "bool" as const } : {}), ...tile };
 }
 
 /** the Dawn toggles --matrix 1 needs: the subgroup-matrix feature is behind allow_unsafe_apis */
@@ -169,7 +175,7 @@ export const MATRIX_TOGGLES = ["allow_unsafe_apis"];
 /** the Dawn toggles a bench's --dawn-toggles and --matrix ask for */
 export function benchDawnToggles(args: Record<string, string>): string[] {
   const given = args["dawn-toggles"] ? args["dawn-toggles"].split(",") : [];
-  return [...given, ...(args.matrix === "1" || args.matrix === "bool" ? MATRIX_TOGGLES : [])];
+  return [...given, ...(/^(1|bool)(:|$)/.test(args.matrix ?? "") ? MATRIX_TOGGLES : [])];
 }
 
 /** matrixOption, or the reason it cannot be had printed as one line and exit 1 */

@@ -3,7 +3,7 @@
 // runs: node tools/node-ts.js bench/webgpu/golden-check.ts [--winograd HW,T[,STEM]] (default: the
 // plan's Winograd convs; 0,0,0 = all direct) [--tune 1 [--tune-tiles ...]] (each model's plan
 // tuned per layer on this adapter first, as `i3d tune` does: the tuned plan's numerics)
-// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both) [--matrix 0|1|bool|emulate]
+// [--dawn-toggles a,b] [--precision f32,f16] (which to check; default both) [--matrix 0|1|bool|emulate[:BMxBNxBK]]
 // (EXPERIMENTAL: the convs on the matrix units; f16 operands whatever --precision says)
 
 import process from "node:process";

@@ -26,6 +26,8 @@ run "defaults (Winograd stem / 1x3x3 / 3x1x1, unrolled K loops, large tiles, 2 b
 run "--precision f16 (f16 weights, direct convs' GEMM products in f16: Dawn's shader-f16 on NVIDIA needs its vulkan_enable_f16_on_nvidia toggle, which the runtime sets)" --precision f16 --profile 1
 run "--precision f16, all direct (every conv's products in f16)" --precision f16 --winograd 0,0,0
 run "EXPERIMENTAL: every conv on the matrix units (Dawn subgroup matrices, f16 operands, f32 sums)" --matrix 1 --profile 1
+run "EXPERIMENTAL: matrix units, 128x128x32 tiles (4 subgroups of 64x64)" --matrix 1:128x128x32
+run "EXPERIMENTAL: matrix units, 128x64x32 tiles" --matrix 1:128x64x32
 LIMIT=240
 run "defaults tuned per layer (5 tiles, each also with the convs direct, and the heuristic's; best of 2)" --tune 1 \
   --tune-tiles 128x128x8x8x8,128x64x8x8,128x128x16x8x8,64x128x8x4x8,64x64x16

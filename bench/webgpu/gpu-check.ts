@@ -17,9 +17,9 @@
 // Options: --model NAME --clips 10 --crops 3 --frames 32 --size 256 --videos 3 --batch 0 (auto)
 //          --precision f32|f16 (f16: f16 weights and conv GEMM products, the runtime's --precision f16)
 //          --dawn-toggles a,b (more Dawn toggles, e.g. disable_robustness) --subgroups 1|0 (the
-//          non-local softmax through subgroup operations where offered) --matrix 0|1|bool|emulate
+//          non-local softmax through subgroup operations where offered) --matrix 0|1|bool|emulate[:BMxBNxBK]
 //          (EXPERIMENTAL: every conv on the matrix units through Dawn's subgroup matrices, f16
-//          operands; bench-model.ts matrixOption) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
+//          operands, optionally with another tile than 64x64x32; bench-model.ts matrixOption) --profile 0|1 (1: the slowest layers and the time per kernel kind) --tile 64x64x16 (force a GEMM tile) --target 256
 //          --input u8,f32 --upload write --depth 2
 //          --winograd HW,T[,STEM] (Winograd tile sizes of the 1x3x3 / 3x1x1 convs and the stem,
 //          0 = direct; default the plan's, 4,4,2) --unroll auto|0|1 (constant-bound GEMM K loops; auto = the runtime's

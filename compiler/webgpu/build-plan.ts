@@ -4,7 +4,7 @@
 // it anywhere and tests can inspect the result.
 
 import { I3DError } from "../../models/errors.ts";
-import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
+import { checkMmaKey, type MatrixUnitConfig, mmaTile } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import { checkTile, type GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { INPUT_CHANNELS, NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
@@ -160,6 +160,14 @@ export function buildWebGpuPlan(
   const matrix = options.matrix;
   if (matrix && ![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
     throw new I3DError("config", `matrix: M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
+  }
+  if (matrix) {
+    try {
+      const { tile: _t, ...config } = matrix;
+      checkMmaKey({ ...mmaTile(matrix), matrix: config });
+    } catch (e) {
+      throw new I3DError("config", `matrix: ${(e as Error).message}`);
+    }
   }
   const math = options.math ?? "f32";
   if (math !== "f32" && math !== "f16") throw new I3DError("config", `math must be f32 or f16, got ${String(math)}`);

@@ -97,7 +97,8 @@ export function lowerConv(ctx: LowerContext, op: ConvOp): LayerReport {
         gemmThreads(k.tile), gemmWorkgroupBytes(k.tile, k.math));
     }
     const { tile: _t, splitK: _s, math: _m, ...conv } = k;
-    const mk: Conv3dMmaKey = { conv, ...mmaTiling, matrix: ctx.matrix! };
+    const { tile: _mt, ...matrix } = ctx.matrix!; // the tile is in the key as bm, bn, bk
+    const mk: Conv3dMmaKey = { conv, ...mmaTiling, matrix };
     return em.record(conv3dMma, mk, label, windows, uniforms,
       [Math.ceil(N / mmaTiling.bn), Math.ceil(uniforms.M / mmaTiling.bm), 1], mmaThreads(mk), mmaWorkgroupBytes(mk));
   };

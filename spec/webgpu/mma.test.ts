@@ -32,10 +32,14 @@ const CONFIGS: MatrixUnitConfig[] = [
   { M: 8, N: 8, K: 8, subgroupSize: 8, emulate: true },
   { M: 16, N: 16, K: 16, subgroupSize: 32, emulate: true },
   { M: 16, N: 8, K: 16, subgroupSize: 32, emulate: true },
+  // other tiles than 64x64x32: four subgroups of 64x32 results, and of 16x32 with K steps of 16
+  { M: 16, N: 16, K: 16, subgroupSize: 32, emulate: true, tile: { bm: 128, bn: 64, bk: 32 } },
+  { M: 8, N: 8, K: 8, subgroupSize: 8, emulate: true, tile: { bm: 32, bn: 64, bk: 16 } },
 ];
 
 for (const matrix of CONFIGS) {
-  test(`emulated ${matrix.M}x${matrix.N}x${matrix.K}, ${4 * matrix.subgroupSize} threads: every I3D conv shape, with tails`, async () => {
+  const tile = matrix.tile ? `, ${matrix.tile.bm}x${matrix.tile.bn}x${matrix.tile.bk} tiles` : "";
+  test(`emulated ${matrix.M}x${matrix.N}x${matrix.K}, ${4 * matrix.subgroupSize} threads${tile}: every I3D conv shape, with tails`, async () => {
     const dev = gpu.get();
     if (!dev) return;
     if (!dev.device.features.has("shader-f16")) {
@@ -69,14 +73,16 @@ test("the real form: declares and requires the subgroup-matrix feature; refused 
     assert.match(s, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>, row_major>\(&ta, \(sr \+ 16u\) \* 32u \+ kk, 32u\)/);
     assert.match(s, /subgroupMatrixLoad<subgroup_matrix_right<f16, 16, 16>, row_major>\(&tb, kk \* 64u \+ sc \+ 16u, 64u\)/);
     assert.match(s, /subgroupMatrixMultiplyAccumulate\(a1, b1, acc1_1\)/);
-    assert.match(s, /subgroupMatrixStore<row_major>\(&tc, \(sr \+ 16u\) \* 64u \+ sc \+ 16u, acc1_1, 64u\)/);
+    // each subgroup's row of result matrices (16 x 32) goes to its quarter of the staging array
+    assert.match(s, /subgroupMatrixStore<row_major>\(&ts, sid \* 512u \+ 16u, acc1_1, 32u\)/);
+    assert.match(s, /var<workgroup> ts: array<f32, 2048>;/);
   }
   // Dawn's earlier form, a bool for the layout
   const old = buildWebGpuPlan(model.program, memory, { maxComputeWorkgroupStorageSize: 32768 }, features,
     { matrix: { ...matrix, syntax: "bool" } });
   const oldSource = Object.entries(old.shaders).find(([id]) => id.startsWith("conv3d-mma"))![1];
   assert.match(oldSource, /subgroupMatrixLoad<subgroup_matrix_left<f16, 16, 16>>\(&ta, \(sr \+ 0u\) \* 32u \+ kk, false, 32u\)/);
-  assert.match(oldSource, /subgroupMatrixStore\(&tc, \(sr \+ 0u\) \* 64u \+ sc \+ 0u, acc0_0, false, 64u\)/);
+  assert.match(oldSource, /subgroupMatrixStore\(&ts, sid \* 512u \+ 0u, acc0_0, false, 32u\)/);
   assert.throws(() => buildWebGpuPlan(model.program, memory, {}, ["shader-f16", "subgroups"], { matrix }),
     (e: unknown) => e instanceof I3DError && e.kind === "device" && e.message.includes(SUBGROUP_MATRIX));
   assert.throws(() => buildWebGpuPlan(model.program, memory, {}, features, { matrix: { ...matrix, K: 0 } }),
