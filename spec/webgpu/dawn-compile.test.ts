@@ -47,6 +47,7 @@ const PLANS: [string, WebGpuPlanOptions][] = [
   ["matrix units 16x16x16", { matrix: { M: 16, N: 16, K: 16, subgroupSize: 32 } }],
   ["matrix units 16x8x16", { matrix: { M: 16, N: 8, K: 16, subgroupSize: 32 } }],
   ["matrix units 8x8x8", { matrix: { M: 8, N: 8, K: 8, subgroupSize: 32 } }],
+  ["matrix units 16x16x16, 128x128x32 tiles", { matrix: { M: 16, N: 16, K: 16, subgroupSize: 32, tile: { bm: 128, bn: 128, bk: 32 } } }],
 ];
 
 /** the pipeline errors that only say a shader needs more than the null adapter's default limits */
