@@ -101,7 +101,9 @@ export function parseTestPipeline(raw: unknown, datasetType: keyof typeof DATASE
       } else if (lazy) {
         need(!lazyFlip, "cannot follow a lazy Flip before a Fuse (MMAction2 wants the lazy Flip last)");
         lazyPending = true;
-        if (t === "Flip") lazyFlip = true;
+        // MMAction2 checks the flip it drew (lazyop['flip']), not the step: a lazy Flip with
+        // flip_ratio=0 never flips, and lazy steps may still follow it
+        if (step.type === "Flip" && step.flip_ratio > 0) lazyFlip = true;
       } else {
         need(!lazyPending, "is not lazy but follows lazy operations; put a Fuse step before it");
       }

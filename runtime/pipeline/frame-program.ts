@@ -1,16 +1,19 @@
 // The spatial steps of a plan made concrete for one frame size: every Resize gets its
 // precomputed cv2 tables, every crop its boxes, lazy steps are folded the way MMAction2's Fuse
 // does it. Applying the program to a decoded frame gives the images of every crop branch, in
-// the order MMAction2's list of images would hold them (crop-major).
+// the order MMAction2's list of images would hold them (crop-major). Crops are views and a
+// non-lazy Flip mirrors in place, as in MMAction2 (numpy slices, mmcv.imflip_), so after
+// ThreeCrop / TenCrop the overlapping crops of a frame see each other's flips just as there.
 
 import { I3DError } from "../../models/errors.ts";
 import { centerCropBox, type CropBox, tenCropBoxes, threeCropBoxes } from "./crop-boxes.ts";
 import { type Interpolation, makeResizePlan, type ResizePlan, resizeWithPlan } from "./resize-image.ts";
 import { resizeOutputSize } from "./rescale-size.ts";
-import { cropView, flipped, type RgbImage, rgbImage } from "./rgb-image.ts";
+import { cropView, flipInPlace, flipped, type RgbImage, rgbImage } from "./rgb-image.ts";
 import type { FlipDirection, SpatialStep } from "./test-pipeline-plan.ts";
 
 type Op =
+  | { kind: "own"; buffer: Uint8Array }
   | { kind: "resize"; plan: ResizePlan; buffers: Uint8Array[] }
   | { kind: "crops"; boxes: CropBox[] }
   | { kind: "flip"; direction: FlipDirection }
@@ -50,6 +53,8 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
   let h = inH;
   let branches = 1;
   let lazy: LazyState | null = null;
+  // whether the images are still the decoded frame or views of it (no resize has copied them yet)
+  let viewsOfSource = true;
   const startLazy = (): LazyState => (lazy ??= { box: [0, 0, f32(w), f32(h)], flip: null, interpolation: null, srcW: w, srcH: h });
   const noLazy = (type: string) => {
     if (lazy) throw new I3DError("config", `pipeline step ${type} after lazy steps needs a Fuse step before it`);
@@ -66,6 +71,7 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
         } else {
           noLazy(step.type);
           ops.push({ kind: "resize", plan: makeResizePlan(w, h, nw, nh, step.interpolation), buffers: [] });
+          viewsOfSource = false;
         }
         w = nw;
         h = nh;
@@ -113,6 +119,8 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
           l.flip = step.direction;
         } else {
           noLazy(step.type);
+          // the in-place flip must not write into the decoder's frame: work on a copy of it
+          if (viewsOfSource && ops[0]?.kind !== "own") ops.unshift({ kind: "own", buffer: new Uint8Array(inW * inH * 3) });
           ops.push({ kind: "flip", direction: step.direction });
         }
         break;
@@ -131,6 +139,7 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
           plan: makeResizePlan(box.w, box.h, w, h, l.interpolation ?? "bilinear"),
         });
         lazy = null;
+        viewsOfSource = false;
         break;
       }
     }
@@ -141,6 +150,15 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
     let imgs = [frame];
     for (const op of ops) {
       switch (op.kind) {
+        case "own": {
+          const src = imgs[0];
+          for (let y = 0; y < src.height; y++) {
+            const o = src.offset + y * src.stride;
+            op.buffer.set(src.data.subarray(o, o + src.width * 3), y * src.width * 3);
+          }
+          imgs = [rgbImage(op.buffer, src.width, src.height)];
+          break;
+        }
         case "resize":
           imgs = imgs.map((img, i) => {
             const out = resizeWithPlan(op.plan, img, op.buffers[i]);
@@ -160,7 +178,8 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
           break;
         }
         case "flip":
-          imgs = imgs.map((img) => flipped(img, op.direction));
+          // mmcv.imflip_ in list order: a crop view flips its region of the shared image
+          for (const img of imgs) flipInPlace(img, op.direction);
           break;
         case "fused":
           imgs = imgs.map((img, i) => {

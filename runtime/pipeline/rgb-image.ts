@@ -1,5 +1,6 @@
 // An 8-bit RGB image (HxWx3, like the numpy arrays MMAction2's pipeline passes around) or a
-// window into one: crops are views (offset + row stride), so cropping never copies pixels.
+// window into one: crops are views (offset + row stride), so cropping never copies pixels --
+// as numpy slicing in MMAction2's crops does not, which matters where a step writes in place.
 
 export interface RgbImage {
   data: Uint8Array;
@@ -39,4 +40,34 @@ export function flipped(img: RgbImage, direction: "horizontal" | "vertical"): Rg
     }
   }
   return rgbImage(out, w, h);
+}
+
+/**
+ * Mirror the view's pixels where they are (mmcv.imflip_: cv2.flip(img, code, img)). On a crop
+ * view this writes into the image it was cut from, so overlapping crops see each other's flips,
+ * exactly as MMAction2's Flip does after ThreeCrop / TenCrop, whose crops are numpy views.
+ */
+export function flipInPlace(img: RgbImage, direction: "horizontal" | "vertical"): void {
+  const { data, width: w, height: h, stride, offset } = img;
+  if (direction === "vertical") {
+    const row = new Uint8Array(w * 3);
+    for (let y = 0, yb = h - 1; y < yb; y++, yb--) {
+      const a = offset + y * stride;
+      const b = offset + yb * stride;
+      row.set(data.subarray(a, a + w * 3));
+      data.copyWithin(a, b, b + w * 3);
+      data.set(row, b);
+    }
+    return;
+  }
+  for (let y = 0; y < h; y++) {
+    const row = offset + y * stride;
+    for (let l = row, r = row + (w - 1) * 3; l < r; l += 3, r -= 3) {
+      for (let c = 0; c < 3; c++) {
+        const t = data[l + c];
+        data[l + c] = data[r + c];
+        data[r + c] = t;
+      }
+    }
+  }
 }

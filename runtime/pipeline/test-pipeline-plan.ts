@@ -1,7 +1,9 @@
 // A test pipeline (list of MMAction2 step dicts) read into a plan: the sampler, the spatial
 // steps in order, the normalization. Decoding steps (DecordInit, RawFrameDecode, ...) mark
 // where frames come from; the FrameSource handed to runTestPipeline does that work. Training
-// and bookkeeping keys (test_mode, Collect keys, ...) are accepted and have no effect.
+// and bookkeeping keys (keep_tail_frames, Collect keys, ...) are accepted and have no effect;
+// what would make MMAction2's result random (a sampler without test_mode=True, temporal_jitter,
+// a Flip with 0 < flip_ratio < 1) is refused.
 
 import { I3DError } from "../../models/errors.ts";
 import type { Interpolation } from "./resize-image.ts";
@@ -87,6 +89,11 @@ export function planTestPipeline(steps: readonly PipelineStep[]): TestPipelinePl
           ? { type: "SampleFrames", params: parseSampleFrames(step) }
           : { type: "DenseSampleFrames", params: parseDenseSampleFrames(step) };
         if (step.temporal_jitter === true) throw new I3DError("config", `pipeline step ${step.type}: temporal_jitter is random; a test pipeline needs false`);
+        // test_mode is the sampler's own argument (default False), not the dataset's: without it
+        // MMAction2 runs _get_train_clips, which draws the clip offsets at random
+        if (!boolKey(step, "test_mode", false)) {
+          throw new I3DError("config", `pipeline step ${step.type}: test_mode=False samples clips at random (the training sampler); a test pipeline needs test_mode=True`);
+        }
         break;
       case "Resize":
         afterNormalize();

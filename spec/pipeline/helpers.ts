@@ -101,3 +101,17 @@ export function compareToReference(c: ReferenceCase, input: Float32Array): Diffe
   }
   return { maxAbs, meanAbs: sum / ref.length, maxStatDiff };
 }
+
+/**
+ * The generated test image of the reference scripts (make_resize_cases.py,
+ * make_synthetic_cases.py): a 32-bit LCG, state = state * 1664525 + 1013904223, byte = state >> 24.
+ */
+export function lcgImage(w: number, h: number, seed: number): Uint8Array {
+  const out = new Uint8Array(w * h * 3);
+  let state = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = state >>> 24;
+  }
+  return out;
+}

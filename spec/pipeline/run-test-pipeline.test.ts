@@ -91,7 +91,7 @@ test("--clips and --crops overrides", async () => {
   // the centre crop is ThreeCrop's middle view
   assert.is(at(one.input, one.shape, 1, 1, 0, 0, 0), at(three.input, three.shape, 2 * 2 + 1, 1, 0, 0, 0));
   assert.is(at(one.input, one.shape, 0, 1, 0, 0, 0), 22);
-  const dense = [{ type: "DenseSampleFrames", clip_len: 2, frame_interval: 2, num_clips: 1 }, { type: "CenterCrop", crop_size: 200 }, format];
+  const dense = [{ type: "DenseSampleFrames", clip_len: 2, frame_interval: 2, num_clips: 1, test_mode: true }, { type: "CenterCrop", crop_size: 200 }, format];
   const d = await runTestPipeline(dense, source, { numClips: 4, crops: 3 }).catch((e) => e);
   assert.ok(d instanceof I3DError, "ThreeCrop(200) on 300x256 frames cannot work");
   const d2 = await runTestPipeline(dense, source, { numClips: 4 });
@@ -113,6 +113,9 @@ test("plan errors are config errors that name the step", async () => {
   const { source } = syntheticSource(20, 16, 16);
   const bad: [PipelineStep[], RegExp][] = [
     [[format], /no SampleFrames/],
+    // SampleFrames' own test_mode defaults to False: MMAction2 would then draw the clips at random
+    [[{ type: "SampleFrames", clip_len: 4 }, format], /test_mode=True/],
+    [[{ type: "DenseSampleFrames", clip_len: 4, test_mode: false }, format], /test_mode=True/],
     [[sample(4, 1, 1)], /FormatShape/],
     [[sample(4, 1, 1), { type: "MultiScaleCrop" }, format], /MultiScaleCrop/],
     [[sample(4, 1, 1), { type: "Flip", flip_ratio: 0.5 }, format], /flip_ratio/],
