@@ -3,7 +3,8 @@
 // collected and reported together in one error. Non-strict loads what matches and returns the
 // rest, like mmcv's load_checkpoint(strict=False) which only warns. BatchNorm running stats
 // are loaded like any parameter; `num_batches_tracked` entries (graph.ignoredKeys) may be
-// present or not and are never converted.
+// present or not and are never converted, but one that is present still has its shape checked
+// as PyTorch checks that 0-dim buffer's (see `fitsScalarBuffer`).
 
 import { I3DError } from "../errors.ts";
 import type { Graph } from "../graph.ts";
@@ -39,6 +40,15 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/**
+ * Module._load_from_state_dict on a 0-dim buffer (BatchNorm's num_batches_tracked): a 1-dim
+ * entry is indexed ([0]) first, so [] and [n] fit; anything else is a size mismatch, which
+ * load_state_dict reports (and strict loading raises) even though the value is never used.
+ */
+function fitsScalarBuffer(shape: readonly number[]): boolean {
+  return shape.length === 0 || (shape.length === 1 && shape[0] > 0);
+}
+
 function listSome(items: string[]): string {
   const shown = items.slice(0, LISTED).map((k) => printable(k)).join(", ");
   return items.length > LISTED ? `${shown}, … ${items.length - LISTED} more` : shown;
@@ -62,6 +72,10 @@ export function bindCheckpoint(
     else matched.push(key);
   }
   const unexpected = [...checkpoint.stateDict.keys()].filter((k) => !Object.hasOwn(graph.params, k) && !ignored.has(k));
+  for (const key of ignored) {
+    const stored = checkpoint.stateDict.get(key);
+    if (stored && !fitsScalarBuffer(stored.shape)) mismatched.push({ key, expected: [], actual: stored.shape });
+  }
 
   if (strict && (missing.length || unexpected.length || mismatched.length)) {
     const parts: string[] = [];

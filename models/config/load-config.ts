@@ -256,7 +256,9 @@ async function fileToDict(file: string, chain: string[], label: string, state: L
         fail(`${pathShown(file)}: _base_ must be a path or a list of paths, got ${pyRepr(entry)}`);
       }
       countBases(state, 1, file);
-      const baseFile = resolve(dirname(file), entry.startsWith("~/") ? resolve(homedir(), entry.slice(2)) : entry);
+      // mmcv joins the entry to the file's folder before expanduser, so a `~` in a _base_
+      // entry is a folder named `~` there, never the home directory.
+      const baseFile = resolve(dirname(file), entry);
       const baseDict = await fileToDict(
         baseFile, [...chain, file], `_base_ file ${pathShown(baseFile)} (listed in ${pathShown(file)})`, state,
       );

@@ -2,9 +2,13 @@
 // make_res_layer and BaseRecognizer line by line: their `assert`s become config errors that
 // name the key, `_ntuple(num_stages)` and the per-stage int expansion of inflate / non_local
 // are reproduced, stage_blocks defaults from the depth, and the NonLocal3d defaults are mmcv
-// 1.x's. Padding, inter-channel counts and shapes are left to the graph builder.
+// 1.x's. The two backbone options MMAction2 reads only in some networks (non_local_cfg,
+// inflate_style) are validated here, and only where it reads them. Padding, inter-channel
+// counts and shapes are left to the graph builder.
 
-import { configError } from "./issues.ts";
+import { z } from "zod";
+import { configError, parseAt } from "./issues.ts";
+import { NonLocalCfgSchema } from "./schema.ts";
 import type { I3DHeadConfig, Recognizer3DConfig, ResNet3dConfig, TestCfgConfig } from "./schema.ts";
 import type { AverageClips, BackboneSpec, HeadSpec, ModelSpec, Triple } from "../model-spec.ts";
 
@@ -17,10 +21,13 @@ const ARCH: Record<BackboneSpec["depth"], { blocks: number[]; bottleneck: boolea
   152: { blocks: [3, 8, 36, 3], bottleneck: true },
 };
 
+const INFLATE_STYLE = z.enum(["3x1x1", "3x3x3"], { error: "expected '3x1x1' or '3x3x3' (Bottleneck3d asserts one of them)" });
+
 type Flag = number | boolean;
 type StageFlags = Flag | (Flag | Flag[])[];
 
-const isOne = (f: Flag) => f === 1 || f === true; // make_res_layer tests `inflate[i] == 1`
+// make_res_layer tests `inflate[i] == 1`: True and 1 (or 1.0) are on, every other value off
+const isOne = (f: Flag) => f === 1 || f === true;
 
 /**
  * `_ntuple(num_stages)(value)` then make_res_layer's `(v,) * blocks` for an int stage entry.
@@ -42,19 +49,33 @@ function expandStageFlags(value: StageFlags, stageBlocks: number[], path: string
   });
 }
 
-export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone"): BackboneSpec {
-  const n = b.num_stages;
-  if (b.out_indices.length !== 1) {
+/**
+ * The stage whose output ResNet3d.forward returns. It asserts max(out_indices) < num_stages,
+ * then collects stage i when `i in out_indices` and returns the lone tensor when exactly one
+ * stage matched (a tuple otherwise, which I3DHead cannot pool). So a repeated index, or a
+ * negative one beside a valid one, still selects a single stage: (3, 3) and (-1, 3) run as (3,).
+ */
+function singleOutIndex(outIndices: number[], n: number, path: string): number {
+  if (outIndices.length === 0) throw configError(path, "is empty (ResNet3d takes max() of it, which fails)");
+  let max = -Infinity;
+  for (const i of outIndices) max = Math.max(max, i);
+  if (max >= n) throw configError(path, `stage index ${max} is outside 0..${n - 1} (num_stages is ${n})`);
+  const selected = [...new Set(outIndices.filter((i) => i >= 0))];
+  if (selected.length === 0) {
+    throw configError(path, `selects no stage of 0..${n - 1}, so the backbone returns nothing for the head`);
+  }
+  if (selected.length !== 1) {
     throw configError(
-      `${path}.out_indices`,
-      `expected exactly one stage index (this package serves single-output backbones), got ${b.out_indices.length}`,
+      path,
+      `expected exactly one stage index (this package serves single-output backbones), got ${selected.length}`,
     );
   }
-  const outIndex = b.out_indices[0];
-  // ResNet3d asserts max(out_indices) < num_stages; a negative index would select no stage.
-  if (outIndex < 0 || outIndex >= n) {
-    throw configError(`${path}.out_indices`, `stage index ${outIndex} is outside 0..${n - 1} (num_stages is ${n})`);
-  }
+  return selected[0];
+}
+
+export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone"): BackboneSpec {
+  const n = b.num_stages;
+  const outIndex = singleOutIndex(b.out_indices, n, `${path}.out_indices`);
   for (const key of ["spatial_strides", "temporal_strides", "dilations"] as const) {
     if (b[key].length !== n) {
       throw configError(`${path}.${key}`, `expected ${n} entries (one per stage, num_stages is ${n}), got ${b[key].length}`);
@@ -76,13 +97,19 @@ export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone
   }
   const inflate = expandStageFlags(b.inflate as StageFlags, stageBlocks, `${path}.inflate`);
   const nonLocal = expandStageFlags(b.non_local as StageFlags, stageBlocks, `${path}.non_local`);
-  const nl = b.non_local_cfg;
-  if (nonLocal.some((stage) => stage.includes(1)) && nl.norm_cfg === null) {
+  const withNonLocal = nonLocal.some((stage) => stage.includes(1));
+  // Read only when a NonLocal3d is built (otherwise its defaults fill the unused spec).
+  const nl = parseAt(NonLocalCfgSchema, withNonLocal ? b.non_local_cfg : {}, `${path}.non_local_cfg`);
+  if (withNonLocal && nl.norm_cfg === null) {
     throw configError(
       `${path}.non_local_cfg.norm_cfg`,
       "is None, which gives conv_out a bias and no BatchNorm; this package needs dict(type='BN3d')",
     );
   }
+  // Bottleneck3d asserts inflate_style; BasicBlock3d ignores it (its spec value is unused).
+  const inflateStyle = ARCH[b.depth].bottleneck
+    ? parseAt(INFLATE_STYLE, b.inflate_style, `${path}.inflate_style`)
+    : "3x1x1";
   const kernel: Triple = typeof b.conv1_kernel === "number"
     ? [b.conv1_kernel, b.conv1_kernel, b.conv1_kernel]
     : [b.conv1_kernel[0], b.conv1_kernel[1], b.conv1_kernel[2]];
@@ -105,7 +132,7 @@ export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone
     withPool2: b.with_pool2,
     style: b.style,
     inflate,
-    inflateStyle: b.inflate_style,
+    inflateStyle,
     nonLocal,
     nonLocalCfg: {
       mode: nl.mode,
@@ -129,7 +156,8 @@ export function headSpecFromConfig(h: I3DHeadConfig): HeadSpec {
 
 /**
  * The test_cfg MMAction2 uses: tools/test.py passes the top-level (legacy) test_cfg to
- * build_recognizer, which asserts it is not given in both places.
+ * build_recognizer, which asserts it is not given in both places and hands it to the model dict
+ * as a default (used only where the model dict has no test_cfg key at all).
  */
 export function effectiveTestCfg(
   model: Recognizer3DConfig, topLevel: TestCfgConfig | null | undefined,
@@ -138,6 +166,15 @@ export function effectiveTestCfg(
   const outer = topLevel ?? null;
   if (inModel !== null && outer !== null) {
     throw configError("test_cfg", "is given both at the top level and as model.test_cfg; MMAction2 asserts only one is set");
+  }
+  // build_from_cfg fills the top-level test_cfg in with args.setdefault: a model dict that
+  // holds test_cfg=None keeps its None, and Recognizer3D's average_clip then fails on it.
+  if (model.test_cfg === null && outer !== null) {
+    throw configError(
+      "model.test_cfg",
+      "is None, which MMAction2 keeps over the top-level test_cfg (it only fills in a missing key), " +
+        "so its test step fails; remove model.test_cfg or move the top-level test_cfg into it",
+    );
   }
   const testCfg = inModel ?? outer;
   const path = inModel ? "model.test_cfg" : outer ? "test_cfg" : "model.test_cfg";

@@ -7,11 +7,13 @@
 //   test_cfg   what BaseRecognizer / Recognizer3D read at test time
 //   data.test  VideoDataset / RawframeDataset and the test pipeline steps
 //              (mmaction/datasets/pipelines/{loading,augmentations,formatting}.py)
-// Every object is strict: an unknown key is an error, because the Python class would raise a
-// TypeError for it. Training-only keys are accepted (and ignored downstream). Values this
-// package cannot run (a 2-D conv, another norm or activation, a neck, ...) are rejected here
-// with a message that says so. Cross-field asserts of the Python code live next to the code
-// that needs them (model-spec-from-config.ts, test-pipeline.ts).
+// Every object of keyword arguments is strict: an unknown key is an error, because the Python
+// class would raise a TypeError for it (test_cfg, a dict the recognizer only looks keys up in,
+// and RawframeDataset, which takes **kwargs, keep other keys). Training-only keys are accepted
+// (and ignored downstream). Values this package cannot run (a 2-D conv, another norm or
+// activation, a neck, ...) are rejected here with a message that says so. Cross-field asserts
+// of the Python code live next to the code that needs them (model-spec-from-config.ts,
+// test-pipeline.ts).
 //
 // Every count or size is bounded (LIMITS): the Python classes take any int, but
 // make_res_layer builds `stage_blocks[i]` modules, the sampler `clip_len x num_clips` frames,
@@ -51,7 +53,11 @@ export const LIMITS = {
 
 /** a positive int at most `max` */
 const count = (max: number) => z.int().min(1).max(max);
-const flag = z.union([z.literal([0, 1]), z.boolean()], { error: "expected 0 or 1" });
+// ResNet3d's inflate / non_local entries: make_res_layer repeats an int (a bool is an int) over
+// a stage's blocks, then tests each block's entry with `== 1`, so any other number (2, 0.5) is
+// accepted there and means off.
+const stageFlag = z.union([z.int(), z.boolean()], { error: "expected an int (1 = on, anything else = off)" });
+const blockFlag = z.union([z.number(), z.boolean()], { error: "expected a number (1 = on, anything else = off)" });
 
 /** A literal this package requires; `why` says what else would not run. */
 function only<T extends string | number | boolean>(value: T, why: string) {
@@ -98,15 +104,20 @@ export const NonLocalCfgSchema = z.strictObject({
 });
 
 /** ResNet3d's inflate / non_local: an int for every stage, or per stage an int or per-block list. */
-const StageFlagsSchema = z.union([flag, z.array(z.union([flag, z.array(flag)]))], {
+const stageEntry = z.union([stageFlag, z.array(blockFlag)], {
+  error: "expected an int (1 = on, anything else = off) or a list with one entry per block",
+});
+const StageFlagsSchema = z.union([stageFlag, z.array(stageEntry)], {
   error: "expected 0/1, or one entry per stage (0/1 or a list with one 0/1 per block)",
 });
 
 export const ResNet3dSchema = z.strictObject({
   type: only("ResNet3d", "this package serves ResNet3d (I3D) backbones"),
   depth: z.literal([18, 34, 50, 101, 152]),
-  // No default in ResNet3d.__init__: MMAction2 raises a TypeError when it is missing.
-  pretrained: z.string({ error: "expected a checkpoint name or None" }).nullable(),
+  // No default in ResNet3d.__init__: MMAction2 raises a TypeError when it is missing. Any
+  // value is accepted: tools/test.py's turn_off_pretrained (and init_recognizer) set it to None
+  // before the model is built, so what it held is never looked at.
+  pretrained: z.custom<unknown>((v) => v !== undefined, { error: "required (ResNet3d takes it with no default)" }),
   stage_blocks: z
     .array(z.int().min(1).max(LIMITS.blocksPerStage, { error: `expected at most ${LIMITS.blocksPerStage} blocks per stage` }))
     .nullable()
@@ -133,14 +144,19 @@ export const ResNet3dSchema = z.strictObject({
   style: z.enum(["pytorch", "caffe"]).default("pytorch"),
   frozen_stages: z.int().default(-1),
   inflate: StageFlagsSchema.default((): (0 | 1)[] => [1, 1, 1, 1]),
-  inflate_style: z.enum(["3x1x1", "3x3x3"]).default("3x1x1"),
+  // Checked where it is read (model-spec-from-config.ts): Bottleneck3d asserts it, but
+  // BasicBlock3d (depth 18/34) takes it in **kwargs and never looks at it.
+  inflate_style: z.unknown().default("3x1x1"),
   conv_cfg: ConvCfgSchema.prefault({ type: "Conv3d" }),
   norm_cfg: NormCfgSchema.prefault({ type: "BN3d", requires_grad: true }),
   act_cfg: ActCfgSchema.prefault({ type: "ReLU", inplace: true }),
   norm_eval: z.boolean().default(false),
   with_cp: z.boolean().default(false),
   non_local: StageFlagsSchema.default((): (0 | 1)[] => [0, 0, 0, 0]),
-  non_local_cfg: NonLocalCfgSchema.prefault({}),
+  // NonLocalCfgSchema, checked where it is read (model-spec-from-config.ts): ResNet3d only
+  // passes it along, and NonLocal3d(**non_local_cfg) is built only for blocks with a non-local,
+  // so without any MMAction2 never looks inside it.
+  non_local_cfg: z.unknown().default(() => ({})),
   zero_init_residual: z.boolean().default(true),
 });
 export type ResNet3dConfig = z.output<typeof ResNet3dSchema>;
@@ -164,8 +180,12 @@ export type I3DHeadConfig = z.output<typeof I3DHeadSchema>;
 
 // --- recognizer -------------------------------------------------------------------------------
 
-/** The keys BaseRecognizer / Recognizer3D read from test_cfg. */
-export const TestCfgSchema = z.strictObject({
+/**
+ * The keys BaseRecognizer / Recognizer3D read from test_cfg. test_cfg is a plain dict, not a
+ * keyword argument list: the recognizer looks its keys up and never sees the others (e.g.
+ * Recognizer2D's fcn_test / num_segs / flip), so other keys are kept, unread, as MMAction2 does.
+ */
+export const TestCfgSchema = z.looseObject({
   average_clips: z
     .enum(["prob", "score"], { error: "expected one of 'prob', 'score', None" })
     .nullable()
@@ -191,7 +211,9 @@ export type Recognizer3DConfig = z.output<typeof Recognizer3DSchema>;
 
 const datasetCommon = {
   // Annotation lists are not read by this package (it is given videos / frame folders).
-  ann_file: z.string().optional(),
+  // MMAction2's own i3d_r50_video_inference config sets ann_file=None: inference_recognizer
+  // reads only data.test's pipeline and options, never the list.
+  ann_file: z.string().nullable().optional(),
   pipeline: z.array(z.looseObject({ type: z.string() })),
   data_prefix: z.string().nullable().default(null),
   // tools/test.py builds data.test with default_args test_mode=True.

@@ -73,6 +73,22 @@ test("num_batches_tracked may be absent (converted files) or present", async () 
   assert.match(message, /1 unexpected \(backbone\.conv1\.bn\.num_batches_tracked\)/);
 });
 
+test("num_batches_tracked: [] or [n] fits (PyTorch indexes a 1-dim entry for a 0-dim buffer), any other shape is a mismatch", async () => {
+  const c = await readCheckpoint(fixturePath("train-zip.pth"));
+  const key = "backbone.conv1.bn.num_batches_tracked";
+  const withShape = (shape: number[]) => new Map([...c.stateDict].map(([k, t]) => [k, k === key ? { ...t, shape } : t]));
+  assert.equal(c.stateDict.get(key)!.shape, []);
+  for (const shape of [[], [1], [3]]) {
+    assert.equal(bindCheckpoint(fixtureGraph(), { stateDict: withShape(shape) }).mismatched, [], String(shape));
+  }
+  const message = i3dError(() => bindCheckpoint(fixtureGraph(), { stateDict: withShape([2, 1]) }), "weights");
+  assert.match(message, /1 with the wrong shape \(backbone\.conv1\.bn\.num_batches_tracked: checkpoint \[2, 1\] vs model \[\]\)/);
+  const bound = bindCheckpoint(fixtureGraph(), { stateDict: withShape([0]) }, { strict: false });
+  assert.equal(bound.mismatched, [{ key, expected: [], actual: [0] }]);
+  assert.equal(bound.missing, []);
+  assert.equal(bound.unexpected, []);
+});
+
 test("non-strict loads what matches and returns the rest", async () => {
   const c = await readCheckpoint(fixturePath("train-zip.pth"));
   const graph = fixtureGraph();

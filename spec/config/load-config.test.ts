@@ -165,6 +165,17 @@ test("_base_ fan-out is bounded by the loads mmcv would do; a diamond of bases s
   });
 });
 
+test("a _base_ entry is joined to the file's folder before ~ could expand: '~/b.py' is ./~/b.py", async () => {
+  // mmcv: _file2dict(osp.join(cfg_dir, f)) and only then osp.expanduser, which leaves
+  // '/cfg/dir/~/b.py' alone
+  await inTree({
+    "child.py": "_base_ = ['~/b.py']\nx = 2\n",
+    "~/b.py": "from_tilde_folder = True\n",
+  }, async (dir) => {
+    assert.equal(await loadConfigFile(join(dir, "child.py")), { from_tilde_folder: true, x: 2 });
+  });
+});
+
 test("_base_ chains are bounded in depth", async () => {
   const chain: Record<string, string> = {};
   for (let i = 0; i < 20; i++) chain[`c${i}.py`] = `_base_ = ['c${i + 1}.py']\n`;

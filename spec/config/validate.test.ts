@@ -39,7 +39,10 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
     "model.backbone.inflate[2]: stage 3 has 6 blocks but 4 entries were given"],
   ["inflate: one entry per stage", (d) => { d.model.backbone.inflate = [1, 1, 1]; },
     "model.backbone.inflate: has 3 entries but the backbone has 4 stages"],
-  ["inflate: 0/1 only", (d) => { d.model.backbone.inflate[0][1] = 2; }, "model.backbone.inflate[0][1]: expected 0 or 1, got 2"],
+  ["inflate: a stage given as one value takes an int", (d) => { d.model.backbone.inflate[1] = 0.5; },
+    "model.backbone.inflate[1]: expected an int (1 = on, anything else = off) or a list", "got 0.5"],
+  ["inflate: block entries are numbers", (d) => { d.model.backbone.inflate[0][1] = "1"; },
+    "model.backbone.inflate[0][1]: expected a number (1 = on, anything else = off), got '1'"],
   ["inflate: not a string", (d) => { d.model.backbone.inflate = "1111"; },
     "model.backbone.inflate: expected 0/1, or one entry per stage", "got '1111'"],
   ["non_local: one entry per block", (d) => { d.model.backbone.non_local[1] = [0, 1]; },
@@ -48,6 +51,11 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
     "model.backbone.out_indices: expected exactly one stage index (this package serves single-output backbones), got 2"],
   ["out_indices: within the stages", (d) => { d.model.backbone.out_indices = [4]; },
     "model.backbone.out_indices: stage index 4 is outside 0..3"],
+  ["out_indices: the largest must be within the stages", (d) => { d.model.backbone.out_indices = [3, 7, 3]; },
+    "model.backbone.out_indices: stage index 7 is outside 0..3"],
+  ["out_indices: a negative index alone selects nothing", (d) => { d.model.backbone.out_indices = [-1]; },
+    "model.backbone.out_indices: selects no stage of 0..3"],
+  ["out_indices: not empty", (d) => { d.model.backbone.out_indices = []; }, "model.backbone.out_indices: is empty"],
   ["frozen_stages beyond the stages", (d) => { d.model.backbone.frozen_stages = 5; }, "model.backbone.frozen_stages: is 5"],
   ["conv other than Conv3d", (d) => { d.model.backbone.conv_cfg = { type: "Conv2plus1d" }; },
     "model.backbone.conv_cfg.type: expected 'Conv3d' (this package runs Conv3d convolutions only), got 'Conv2plus1d'"],
@@ -75,7 +83,8 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
   ["no test_cfg at all", (d) => { d.model.test_cfg = null; }, "model.test_cfg: required"],
   ["average_clips value", (d) => { d.model.test_cfg.average_clips = "avg"; },
     "model.test_cfg.average_clips: expected one of 'prob', 'score', None, got 'avg'"],
-  ["test_cfg unknown key", (d) => { d.model.test_cfg.fcn_test = true; }, "model.test_cfg.fcn_test: unknown key"],
+  ["test_cfg None beside a top-level one", (d) => { d.model.test_cfg = null; d.test_cfg = { average_clips: "score" }; },
+    "model.test_cfg: is None, which MMAction2 keeps over the top-level test_cfg"],
   ["max_testing_views must be an int", (d) => { d.model.test_cfg.max_testing_views = 2.5; }, "model.test_cfg.max_testing_views: expected an int"],
   ["no model", (d) => { delete d.model; }, "config error: model: required"],
   ["no data.test", (d) => { delete d.data.test; }, "data.test: required"],
@@ -118,15 +127,53 @@ test("several problems: the unknown key is reported first, with a count of the r
   assert.not.ok(e.message.includes("Invalid"), "no zod wording");
 });
 
-test("the legacy top-level test_cfg is used when model.test_cfg is None", () => {
+test("the legacy top-level test_cfg is used when the model dict has no test_cfg", () => {
   const r = resolveWith((d) => {
-    d.model.test_cfg = null;
+    delete d.model.test_cfg;
     d.test_cfg = { average_clips: "score", max_testing_views: 10 };
   });
   assert.is(r.model.averageClips, "score");
   assert.is(r.testCfg.max_testing_views, 10);
   const none = resolveWith((d) => { d.model.test_cfg = { average_clips: null }; });
   assert.is(none.model.averageClips, null);
+});
+
+test("test_cfg keys Recognizer3D does not read are kept, unread, as MMAction2 does", () => {
+  // (Recognizer2D's keys: BaseRecognizer stores test_cfg as a dict and looks keys up)
+  const r = resolveWith((d) => { Object.assign(d.model.test_cfg, { fcn_test: true, num_segs: 3 }); });
+  assert.is(r.model.averageClips, "prob");
+  assert.is((r.testCfg as Dict).fcn_test, true);
+  const legacy = resolveWith((d) => { delete d.model.test_cfg; d.test_cfg = { average_clips: null, flip: true }; });
+  assert.is(legacy.model.averageClips, null);
+});
+
+test("out_indices selects the stages `i in out_indices`: a repeat or an extra negative index still means one", () => {
+  const plain = resolveWith(() => {});
+  for (const outIndices of [[3, 3], [-1, 3], [3, -2, 3]]) {
+    const r = resolveWith((d) => { d.model.backbone.out_indices = outIndices; });
+    assert.is(r.model.backbone.outIndex, 3, String(outIndices));
+    assert.equal(r.model, plain.model);
+  }
+  const two = resolveWith((d) => {
+    d.model.backbone.out_indices = [2, -1, 2];
+    d.model.cls_head.in_channels = 1024;
+  });
+  assert.is(two.model.backbone.outIndex, 2);
+  const graph = buildGraph(two.model, [3, 8, 64, 64]);
+  assert.equal(graph.tensors[graph.outputs.features], [1, 1024]);
+});
+
+test("data.test.ann_file may be None, as in MMAction2's i3d_r50_video_inference config", () => {
+  const r = resolveWith((d) => { d.data.test.ann_file = null; }, "i3d_r50_video_32x2x1_100e_kinetics400_rgb");
+  assert.is(r.testDataset.ann_file, null);
+  assert.is(r.datasetType, "VideoDataset");
+});
+
+test("backbone.pretrained may hold anything: tools/test.py sets it to None before building the model", () => {
+  for (const pretrained of [false, 0, "torchvision://resnet50", { path: "x.pth" }]) {
+    const r = resolveWith((d) => { d.model.backbone.pretrained = pretrained; });
+    assert.is(r.model.backbone.depth, 50);
+  }
 });
 
 test("training-only keys are accepted and ignored", () => {
@@ -169,6 +216,43 @@ test("_ntuple semantics: an int means every stage, per-stage ints mean every blo
   assert.equal(b.nonLocal, [[0, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0]]);
   assert.equal(b.nonLocalCfg, { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: 1e-3 });
   assert.is(b.normEps, 2e-5);
+});
+
+test("non_local_cfg is read only when a block has a non-local, as NonLocal3d is built only then", () => {
+  // MMAction2 accepts these: ResNet3d passes non_local_cfg along and never builds a NonLocal3d
+  for (const cfg of [{ mode: "concatenation" }, { subsample: true }, null]) {
+    const r = resolveWith((d) => { d.model.backbone.non_local_cfg = cfg; });
+    assert.equal(r.model.backbone.nonLocal.flat(), Array(16).fill(0), JSON.stringify(cfg));
+    assert.is(countParams(buildGraph(r.model, [3, 8, 64, 64])), 28_043_472);
+  }
+  // ... but as soon as one block has one, it is checked like any other option
+  throwsConfig(() => resolveWith((d) => {
+    d.model.backbone.non_local = [0, [0, 1, 0, 0], 0, 0];
+    d.model.backbone.non_local_cfg = { subsample: true, norm_cfg: { type: "BN3d" } };
+  }), "model.backbone.non_local_cfg.subsample: unknown key (did you mean 'sub_sample'?)");
+  throwsConfig(() => resolveWith((d) => {
+    d.model.backbone.non_local = 1;
+    d.model.backbone.non_local_cfg = null;
+  }), "model.backbone.non_local_cfg: expected a dict, got None");
+});
+
+test("inflate_style is asserted by Bottleneck3d only; BasicBlock3d (depth 18/34) ignores it", () => {
+  throwsConfig(() => resolveWith((d) => { d.model.backbone.inflate_style = "1x1x1"; }),
+    "model.backbone.inflate_style: expected '3x1x1' or '3x3x3'", "got '1x1x1'");
+  const r34 = resolveWith((d) => {
+    d.model.backbone = { type: "ResNet3d", depth: 34, pretrained: null, inflate_style: "1x1x1" };
+    d.model.cls_head.in_channels = 512;
+  });
+  assert.equal(r34.model.backbone.stageBlocks, [3, 4, 6, 3]);
+  const r3x3x3 = resolveWith((d) => { d.model.backbone.inflate_style = "3x3x3"; });
+  assert.is(r3x3x3.model.backbone.inflateStyle, "3x3x3");
+});
+
+test("inflate / non_local entries are compared with == 1: 2 is accepted and means off, 1.0 means on", () => {
+  const r = resolveWith((d) => {
+    d.model.backbone.inflate = [[2, 1.0, true], 1, [1, -1, 0, 1, 0, 1], 2];
+  });
+  assert.equal(r.model.backbone.inflate, [[0, 1, 1], [1, 1, 1, 1], [1, 0, 0, 1, 0, 1], [0, 0, 0]]);
 });
 
 test("other depths and stage counts follow ResNet3d.arch_settings", () => {
