@@ -1,12 +1,23 @@
 // `i3d test <config> <checkpoint> --ann-file LIST --data-prefix DIR` — MMAction2's tools/test.py:
 // every video of an annotation list through the config's test pipeline and the model, metrics as
 // MMAction2 0.x computes them, per-video averaged scores in --out.
+//
+// As in tools/test.py: --data-prefix defaults to the config's data.test.data_prefix (the list
+// itself is always named: --ann-file stands in for --cfg-options data.test.ann_file); --eval
+// names the metrics in the order they run (--eval-options alone: top_k_accuracy, evaluate()'s
+// default); --out's extension picks the format (json, pkl/pickle, yaml/yml). One difference, on
+// purpose: without --eval, tools/test.py computes no metrics (and refuses to run without --out
+// either); `i3d test` then computes top_k_accuracy and mean_class_accuracy, the zoo's metrics
+// (none for a multi-class list), so a bare run reports something.
 
 import process from "node:process";
 import { I3DError } from "../../models/errors.ts";
 import type { AverageClips } from "../../models/model-spec.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import { type AnnotationItem, loadAnnotations } from "../eval/annotations.ts";
+import { parseEvalOptions } from "../eval/eval-options.ts";
+import { ALLOWED_METRICS } from "../eval/evaluate.ts";
+import { resultsFormat } from "../eval/results-file.ts";
 import { runEvaluation } from "../eval/run-evaluation.ts";
 import { runPipeline, runPipelineBytes } from "../prepare-input.ts";
 import { openVideo } from "../video/open-video.ts";
@@ -14,27 +25,53 @@ import { intOption, parseCommand } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const TEST_USAGE =
-  "i3d test <config> <checkpoint> --ann-file LIST --data-prefix DIR [--eval top_k_accuracy mean_class_accuracy] " +
-  "[--out result.json] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N]";
+  "i3d test <config> <checkpoint> --ann-file LIST [--data-prefix DIR] [--eval top_k_accuracy mean_class_accuracy ...] " +
+  "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N]";
 
-const METRICS = ["top_k_accuracy", "mean_class_accuracy"];
+const METRICS: readonly string[] = ALLOWED_METRICS;
 
-/** argparse's nargs='+' for --eval: the words after it up to the next flag */
-function takeEval(argv: string[]): { rest: string[]; metrics: string[] | undefined } {
-  const i = argv.indexOf("--eval");
-  if (i < 0) return { rest: argv, metrics: undefined };
-  let j = i + 1;
-  while (j < argv.length && !argv[j].startsWith("--")) j++;
-  const metrics = argv.slice(i + 1, j);
-  if (metrics.length === 0) throw new I3DError("usage", `--eval needs one or more of ${METRICS.join(", ")}`);
-  for (const m of metrics) {
+/** argparse's nargs='+': the words after `flag` up to the next flag (`flag=value`: that value
+ * alone); a repeated flag, the last wins */
+function takeWords(argv: string[], flag: string): { rest: string[]; words: string[] | undefined } {
+  let rest = argv;
+  let words: string[] | undefined;
+  const at = () => rest.findIndex((w) => w === flag || w.startsWith(`${flag}=`));
+  for (let i = at(); i >= 0; i = at()) {
+    let j = i + 1;
+    if (rest[i] === flag) {
+      while (j < rest.length && !rest[j].startsWith("--")) j++;
+      words = rest.slice(i + 1, j);
+    } else {
+      words = [rest[i].slice(flag.length + 1)];
+    }
+    if (words.length === 0) throw new I3DError("usage", `${flag} needs one or more values (usage: ${TEST_USAGE})`);
+    rest = [...rest.slice(0, i), ...rest.slice(j)];
+  }
+  return { rest, words };
+}
+
+/** --eval and --eval-options (or its deprecated name --options) as tools/test.py merges them */
+function takeEval(argvIn: string[]): { rest: string[]; metrics: string[] | undefined; topk: number[] | undefined } {
+  const { rest: afterEval, words: evalWords } = takeWords(argvIn, "--eval");
+  const { rest: afterOptions, words: optionWords } = takeWords(afterEval, "--eval-options");
+  const { rest, words: legacyWords } = takeWords(afterOptions, "--options");
+  if (optionWords && legacyWords) {
+    throw new I3DError("usage", "--options and --eval-options cannot be both specified, --options is deprecated in favor of --eval-options");
+  }
+  const options = parseEvalOptions(optionWords ?? legacyWords ?? []);
+  for (const key of options.ignored) process.stderr.write(`warning: --eval-options ${key} is not used by any metric\n`);
+  // eval_config = {metrics: --eval} merged with the options; evaluate()'s own default metric is
+  // top_k_accuracy; with neither, undefined: runEvaluation's defaults (see the header)
+  const given = optionWords !== undefined || legacyWords !== undefined;
+  const metrics = options.metrics ?? evalWords ?? (given ? ["top_k_accuracy"] : undefined);
+  for (const m of metrics ?? []) {
     if (!METRICS.includes(m)) throw new I3DError("usage", `--eval: unsupported metric "${m}" (${METRICS.join(", ")})`);
   }
-  return { rest: [...argv.slice(0, i), ...argv.slice(j)], metrics };
+  return { rest, metrics, topk: options.topk };
 }
 
 export async function testCommand(argvIn: string[]): Promise<number> {
-  const { rest, metrics } = takeEval(argvIn);
+  const { rest, metrics, topk } = takeEval(argvIn);
   const { values, positionals } = parseCommand(rest, {
     ...MODEL_OPTIONS,
     "ann-file": { type: "string" },
@@ -48,6 +85,8 @@ export async function testCommand(argvIn: string[]): Promise<number> {
   }, TEST_USAGE);
   if (positionals.length !== 2) throw new I3DError("usage", `expected <config> <checkpoint> (usage: ${TEST_USAGE})`);
   if (!values["ann-file"]) throw new I3DError("usage", `--ann-file is required (usage: ${TEST_USAGE})`);
+  // the format comes from the extension: an unknown one fails now, not after the run
+  if (values.out !== undefined) resultsFormat(values.out);
   const averageClips = values["average-clips"];
   if (averageClips !== undefined && averageClips !== "prob" && averageClips !== "score") {
     throw new I3DError("usage", `--average-clips must be prob or score, got "${averageClips}"`);
@@ -60,11 +99,15 @@ export async function testCommand(argvIn: string[]): Promise<number> {
 
   const recognizer = await loadRecognizerFromFlags({ ...values, config: positionals[0], checkpoint: positionals[1] });
   const config = recognizer.config;
-  const ds = config.testDataset as { start_index?: number | null; filename_tmpl?: string | null; multi_class?: boolean | null; num_classes?: number | null; with_offset?: boolean | null };
+  const ds = config.testDataset as {
+    data_prefix?: string | null; start_index?: number | null; filename_tmpl?: string | null;
+    multi_class?: boolean | null; num_classes?: number | null; with_offset?: boolean | null;
+  };
   const format = config.datasetType === "RawframeDataset" ? "rawframes" : "video";
   const items = await loadAnnotations(values["ann-file"], {
     format,
-    dataPrefix: values["data-prefix"],
+    // without the flag, the config's data_prefix, as MMAction2 builds data.test
+    dataPrefix: values["data-prefix"] ?? ds.data_prefix ?? undefined,
     startIndex: ds.start_index ?? undefined,
     filenameTmpl: ds.filename_tmpl ?? undefined,
     multiClass: ds.multi_class ?? undefined,
@@ -85,7 +128,9 @@ export async function testCommand(argvIn: string[]): Promise<number> {
       outFile: values.out,
       signal: controller.signal,
       progress: createProgressBar({ label: "test", unit: "videos" }),
-      evalMetrics: metrics as ("top_k_accuracy" | "mean_class_accuracy")[] | undefined,
+      evalMetrics: metrics,
+      topk,
+      numClasses: ds.num_classes ?? undefined,
       log: (line) => process.stdout.write(`${line}\n`),
       prepare: async (item: AnnotationItem) => {
         const source = await openVideo(item.path, {

@@ -74,8 +74,27 @@ export const DEFAULT_FILENAME_TMPL = "img_{:05}.jpg";
 /** What Python's str.split() with no argument splits on (str.isspace), line breaks aside. */
 const PY_WHITESPACE = /[\t\v\f\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
-/** Python's int() on a field: optional sign, ASCII digits, single underscores between digits. */
-const PY_INT = /^[+-]?\d+(?:_\d+)*$/;
+/** Python's int() on a field: optional sign, decimal digits of any script (int("٣") is 3),
+ * single underscores between digits. */
+const PY_INT = /^[+-]?\p{Nd}+(?:_\p{Nd}+)*$/u;
+const ND = /^\p{Nd}$/u;
+
+/** the value of a decimal digit: Unicode encodes each script's 0..9 as one consecutive run */
+function digitValue(cp: number): number {
+  let zero = cp;
+  while (ND.test(String.fromCodePoint(zero - 1))) zero--;
+  return (cp - zero) % 10;
+}
+
+/** int(field) of a field PY_INT accepts */
+function pythonInt(field: string): number {
+  const digits = field.replace(/_/g, "");
+  // "+0" of the sum: int("-0") is 0, not JavaScript's -0
+  if (/^[+-]?[0-9]+$/.test(digits)) return Number(digits) + 0;
+  let value = 0;
+  for (const ch of digits.replace(/^[+-]/, "")) value = value * 10 + digitValue(ch.codePointAt(0)!);
+  return (digits.startsWith("-") ? -value : value) + 0;
+}
 
 /** Stream the annotations of `file` in order. Throws I3DError("input") at the first bad line. */
 export async function* readAnnotations(file: string, opts: AnnotationOptions): AsyncGenerator<AnnotationItem> {
@@ -186,7 +205,7 @@ export function parseAnnotationLine(line: string, where: string, ctx: Annotation
 function parseCount(field: string, what: string, where: string): number {
   // (a field may be as long as a line: it is shown shortened)
   if (!PY_INT.test(field)) throw new I3DError("input", `${where}: ${what} "${printable(field, 40)}" is not an integer`);
-  const value = Number(field.replace(/_/g, ""));
+  const value = pythonInt(field);
   if (value < 0) throw new I3DError("input", `${where}: ${what} ${printable(field, 40)} is negative`);
   if (!Number.isSafeInteger(value)) throw new I3DError("input", `${where}: ${what} ${printable(field, 40)} is too large`);
   return value;

@@ -100,7 +100,8 @@ export function computeMetrics(scores: readonly ArrayLike<number>[], labels: rea
  * The lines `tools/test.py --eval top_k_accuracy mean_class_accuracy` prints, one array element
  * per printed line: evaluate()'s print_log blocks (each message starts with "\n", so an empty
  * line precedes it; top-k and mean values tab-separated with 4 decimals), then test.py's
- * `{name}: {val:.04f}` summary.
+ * `{name}: {val:.04f}` summary. Only for that order and distinct k values: evaluate.ts runs any
+ * --eval list (order, repeats, the mAP metrics) the way MMAction2 does.
  */
 export function formatEvaluationLog(metrics: EvaluationMetrics): string[] {
   const lines: string[] = [];

@@ -1,8 +1,9 @@
-// The two numpy reductions MMAction2's mean_class_accuracy goes through, with numpy's exact
-// semantics so the metric matches to the last bit:
+// The numpy reductions MMAction2's metrics go through, with numpy's exact semantics so the
+// metrics match to the last bit:
 //   np.argmax  — the FIRST index of the maximum (a NaN counts as the maximum: the first NaN wins)
-//   np.mean    — float64 pairwise summation (numpy/core/src/umath/loops_utils.h.src,
-//                DOUBLE_pairwise_sum, blocks of 128 summed with 8 accumulators), then / n
+//   np.sum     — float64 pairwise summation (numpy/core/src/umath/loops_utils.h.src,
+//                DOUBLE_pairwise_sum, blocks of 128 summed with 8 accumulators)
+//   np.mean    — that sum / n
 
 /** `np.argmax(values)` for one row; -1 for an empty row (numpy raises there) */
 export function numpyArgmax(values: ArrayLike<number>): number {
@@ -43,8 +44,13 @@ function pairwiseSum(values: ArrayLike<number>, start: number, n: number): numbe
   return pairwiseSum(values, start, n2) + pairwiseSum(values, start + n2, n - n2);
 }
 
+/** `np.sum(values)` of a contiguous float64 array (0 for an empty one) */
+export function numpySum(values: ArrayLike<number>): number {
+  // np.add.reduce starts from the identity 0 and adds the pairwise sum of the whole array
+  return 0 + pairwiseSum(values, 0, values.length);
+}
+
 /** `np.mean(values)` of float64 values (NaN for an empty list, as numpy gives with a warning) */
 export function numpyMean(values: ArrayLike<number>): number {
-  // np.add.reduce starts from the identity 0 and adds the pairwise sum of the whole array
-  return (0 + pairwiseSum(values, 0, values.length)) / values.length;
+  return numpySum(values) / values.length;
 }

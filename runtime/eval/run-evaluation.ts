@@ -19,7 +19,8 @@
 import { I3DError, isI3DError } from "../../models/errors.ts";
 import { noProgress, type ProgressSink } from "../download/progress-bar.ts";
 import type { AnnotationItem } from "./annotations.ts";
-import { checkTopk, computeMetrics, DEFAULT_TOPK, formatEvaluationLog, type EvaluationMetrics } from "./metrics.ts";
+import { checkEvaluation, evaluate, formatResults } from "./evaluate.ts";
+import type { EvaluationMetrics } from "./metrics.ts";
 import { ResultsFile } from "./results-file.ts";
 
 export interface RunEvaluationOptions<P> {
@@ -41,8 +42,11 @@ export interface RunEvaluationOptions<P> {
   checkpointVideos?: number;
   /** top_k_accuracy's topk (default [1, 5]) */
   topk?: readonly number[];
-  /** which metrics to report, as `--eval` names them (default: both) */
-  evalMetrics?: readonly ("top_k_accuracy" | "mean_class_accuracy")[];
+  /** the metrics, as `--eval` names them and in its order (see evaluate.ts); [] for none.
+   * Default: top_k_accuracy and mean_class_accuracy, or none for a multi-class list */
+  evalMetrics?: readonly string[];
+  /** the dataset's num_classes (the mAP metrics need it) */
+  numClasses?: number;
   /** e.g. createProgressBar({ label: "test", unit: "videos" }) */
   progress?: ProgressSink;
   signal?: AbortSignal;
@@ -59,8 +63,9 @@ export interface EvaluationSummary {
   /** one entry per processed item, in annotation order: its scores, or null if it was skipped */
   results: (Float32Array | null)[];
   failures: EvaluationFailure[];
-  /** MMAction2's eval_results over the evaluated videos; null when none was evaluated or the
-   * labels are multi-class (top-k and mean class accuracy need one label per video) */
+  /** MMAction2's eval_results over the evaluated videos; null when no metric was asked for, none
+   * was evaluated, or by default on a multi-class list (top-k and mean class accuracy need one
+   * label per video) */
   metrics: EvaluationMetrics | null;
   /** items processed (= results.length), and of those, evaluated (not skipped) */
   processed: number;
@@ -88,8 +93,11 @@ export async function runEvaluation<P>(opts: RunEvaluationOptions<P>): Promise<E
   }
   const planned = Math.min(opts.items.length, opts.limit ?? Infinity);
   const items = opts.items.slice(0, planned);
-  const topk = opts.topk ?? DEFAULT_TOPK;
-  checkTopk(topk); // now, not after hours of inference
+  const multiLabel = items.some((item) => Array.isArray(item.label));
+  const evalMetrics = opts.evalMetrics ?? (multiLabel ? [] : ["top_k_accuracy", "mean_class_accuracy"]);
+  const evalOptions = { metrics: evalMetrics, topk: opts.topk, numClasses: opts.numClasses };
+  // now, not after hours of inference
+  checkEvaluation(evalOptions, items.map((item) => item.label));
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const progress = opts.progress ?? noProgress;
   const checkpointMs = (opts.checkpointSeconds ?? 30) * 1000;
@@ -214,31 +222,34 @@ export async function runEvaluation<P>(opts: RunEvaluationOptions<P>): Promise<E
     (interrupted ? `; interrupted after ${results.length} of ${planned}` : "") +
     (planned < opts.items.length ? `; limited to the first ${planned} of ${opts.items.length}` : "");
   say(summary);
+  // tools/test.py: the out file is written (and says so) before the evaluation
+  if (out) {
+    say("");
+    say(`writing results to ${out.path}`);
+    if (failures.length) say(`(${out.length} entries, null for each of the ${failures.length} skipped videos)`);
+  }
 
   let metrics: EvaluationMetrics | null = null;
-  const labels: number[] = [];
+  const labels: (number | number[])[] = [];
   const rows: Float32Array[] = [];
   results.forEach((row, i) => {
     if (row) {
       rows.push(row);
-      labels.push(items[i].label as number);
+      labels.push(items[i].label);
     }
   });
-  const multiLabel = items.slice(0, results.length).some((item) => Array.isArray(item.label));
-  if (multiLabel) {
-    say("no metrics: top-k and mean class accuracy need one label per video, the list is multi-class");
+  if (evalMetrics.length === 0) {
+    if (multiLabel && opts.evalMetrics === undefined) {
+      say("no metrics: top-k and mean class accuracy need one label per video, the list is multi-class");
+    }
   } else if (rows.length === 0) {
     say("no metrics: no video was evaluated");
   } else {
-    const all = computeMetrics(rows, labels, topk);
-    const wanted = opts.evalMetrics ?? ["top_k_accuracy", "mean_class_accuracy"];
-    metrics = Object.fromEntries(Object.entries(all).filter(([name]) =>
-      name === "mean_class_accuracy" ? wanted.includes("mean_class_accuracy") : wanted.includes("top_k_accuracy")
-    ));
+    const evaluation = evaluate(rows, labels, evalOptions);
+    metrics = evaluation.results;
     say(`metrics over the ${rows.length} evaluated videos${failures.length ? ` (the ${failures.length} skipped are not counted)` : ""}:`);
-    for (const line of formatEvaluationLog(metrics)) say(line);
+    for (const line of [...evaluation.log, ...formatResults(metrics)]) say(line);
   }
-  if (out) say(`results written to ${out.path} (${out.length} entries${failures.length ? ", null for each skipped video" : ""})`);
 
   return { results, failures, metrics, processed: results.length, evaluated, planned, interrupted };
 }

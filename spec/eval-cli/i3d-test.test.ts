@@ -90,6 +90,52 @@ test("--eval top_k_accuracy alone prints no mean class accuracy; --limit stops e
   assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /^top1_acc: 1\.0000$/m);
   assert.not.match(r.stdout, /mean_class_accuracy/);
+  // without --eval (and without --out, which tools/test.py would refuse): the zoo's two metrics
+  const bare = await runCli("node", "i3d", ["test", CONFIG, CHECKPOINT, "--ann-file", join(dir, "list2.txt"),
+    "--data-prefix", dir, "--limit", "1", ...FAST]);
+  assert.is(bare.code, 0, bare.stderr);
+  assert.equal(bare.stdout.split("\n").filter((l) => /^\w+: \d\.\d{4}$/.test(l)),
+    ["top1_acc: 1.0000", "top5_acc: 1.0000", "mean_class_accuracy: 1.0000"]);
+});
+
+test("--eval order is MMAction2's evaluation order; --eval-options topk; --out .pkl is a pickle", async () => {
+  const a = predicted["a.mp4"], b = predicted["b.mp4"];
+  // a: top-1 hit; b: label = its 3rd (top-5 hit only); broken: skipped
+  writeFileSync(join(dir, "list3.txt"), `a.mp4 ${a[0].index}\nbroken.mp4 3\nb.mp4 ${b[2].index}\n`);
+  // the config's data_prefix stands in for --data-prefix, as in MMAction2
+  const config = JSON.parse(readFileSync(CONFIG, "utf8"));
+  config.data.test.data_prefix = dir;
+  writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+  const out = join(dir, "result.pkl");
+  const r = await runCli("node", "i3d", ["test", join(dir, "config.json"), CHECKPOINT, "--ann-file", join(dir, "list3.txt"),
+    "--eval", "mean_class_accuracy", "top_k_accuracy", "--eval-options", "topk=(5,1)", "--out", out, ...FAST]);
+  assert.is(r.code, 1, r.stderr);
+  // classes {a0, b2} U {b0}: a0 1/1, b2 0/1, b0 (predicted only) 0 -> 1/3
+  const expected = ["mean_class_accuracy: 0.3333", "top5_acc: 1.0000", "top1_acc: 0.5000"];
+  assert.equal(r.stdout.split("\n").filter((l) => /^\w+: \d\.\d{4}$/.test(l)), expected);
+  assert.match(r.stdout, /\n\nwriting results to .*result\.pkl\n[^]*\n\nEvaluating mean_class_accuracy \.\.\.\n\nmean_acc\t0\.3333\n\nEvaluating top_k_accuracy \.\.\.\n\ntop5_acc\t1\.0000\ntop1_acc\t0\.5000\n/);
+
+  // pickle protocol 2: a list of float32 arrays (byte layout checked in spec/eval), None for the
+  // skipped video; the arrays' data are BINUNICODE strings of the float bytes read as Latin-1
+  const bytes = readFileSync(out);
+  assert.equal([...bytes.subarray(0, 6)], [0x80, 2, 0x5d, 0x71, 0, 0x28]);
+  assert.equal([...bytes.subarray(-2)], [0x65, 0x2e]);
+  const text = bytes.toString("latin1");
+  assert.is(text.split("numpy.core.multiarray\n_reconstruct\n").length, 2, "the global is memoized");
+  const rows: Float32Array[] = [];
+  for (let at = text.indexOf("X"); at >= 0; at = text.indexOf("X", at + 1)) {
+    const size = bytes.readUInt32LE(at + 1);
+    if (size < 1600 || size > 3200 || at + 5 + size > bytes.length) continue;
+    const latin1 = Buffer.from(bytes.subarray(at + 5, at + 5 + size).toString("utf8"), "latin1");
+    if (latin1.length !== 1600) continue;
+    rows.push(new Float32Array(latin1.buffer.slice(latin1.byteOffset, latin1.byteOffset + 1600)));
+    at += 4 + size;
+  }
+  assert.is(rows.length, 2);
+  for (const [i, name] of ["a.mp4", "b.mp4"].entries()) {
+    const diff = Math.max(...Array.from(rows[i], (x, j) => Math.abs(x - scores[name][j])));
+    assert.ok(diff < 1e-6, `${name}: ${diff}`);
+  }
 });
 
 test("bad arguments are one-line usage errors", async () => {
@@ -97,6 +143,10 @@ test("bad arguments are one-line usage errors", async () => {
     [["test", CONFIG, CHECKPOINT], /--ann-file is required/],
     [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval", "accuracy"], /unsupported metric "accuracy"/],
     [["test", CONFIG], /expected <config> <checkpoint>/],
+    [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--out", "r.txt"], /format of the output file should be json, pickle or yaml/],
+    [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval-options", "topk=1,5"], /topk must be int or tuple of int, but got list/],
+    [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval", "top_k_accuracy", "--eval-options", "metrics=mAP"], /unsupported metric "mAP"/],
+    [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval=top_k_accuracy", "--eval=mAP"], /unsupported metric "mAP"/],
   ] as [string[], RegExp][]) {
     const r = await runCli("node", "i3d", args);
     assert.is(r.code, 2, r.stderr);

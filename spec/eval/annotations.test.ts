@@ -47,6 +47,16 @@ test("video list: whitespace-split, CRLF, tabs, no final newline; start_index 0"
   assert.ok(items.every((i) => i.format === "video" && i.startIndex === 0 && i.totalFrames === undefined));
 });
 
+test("labels and frame counts in any script's decimal digits, as Python's int() reads them", async () => {
+  // int("٣") == 3, int("１２") == 12 (fullwidth), int("𝟗") == 9 (mathematical bold), int("-0") == 0
+  const items = await loadAnnotations(file("a.mp4 \u0663\nb.mp4 \uff11\uff12\nc.mp4 \u{1d7d7}\nd.mp4 -0\ne.mp4 \u0967_\u0966\n"), video);
+  assert.equal(items.map((i) => i.label), [3, 12, 9, 0, 10]);
+  assert.ok(Object.is(items[3].label, 0), "not -0");
+  const rawframes = await loadAnnotations(file("d \u09e9\u09e6 \u0e52\n"), frames);
+  assert.equal([rawframes[0].totalFrames, rawframes[0].label], [30, 2]);
+  await rejects(loadAnnotations(file("a.mp4 \u00b2\n"), video), "input", /is not an integer/); // superscript two: not Nd
+});
+
 test("data_prefix: joined like os.path.join, realpath'd when it is a directory", async () => {
   const real = join(dir, "videos");
   mkdirSync(real);

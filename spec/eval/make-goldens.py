@@ -1,5 +1,6 @@
-# Dev tool, not needed by the tests: regenerates spec/eval/fixtures/mmaction2-metrics.json from
-# MMAction2 0.x's own accuracy.py and numpy (run with /usr/bin/python3, numpy 1.24):
+# Dev tool, not needed by the tests: regenerates spec/eval/fixtures/mmaction2-metrics.json and
+# mmaction2-evaluate.json from MMAction2 0.x's own accuracy.py and base.py, mmcv 1.x's DictAction,
+# numpy, pickle and PyYAML (run with /usr/bin/python3, numpy 1.24):
 #   /usr/bin/python3 spec/eval/make-goldens.py
 # Score matrices are not stored: both sides draw them from mulberry32 (spec/helpers/random.ts),
 # so the fixture holds only seeds, shapes and the expected results.
@@ -121,6 +122,178 @@ assert all(c["repr"] == c["json"] for c in reprs)
 out = dict(numpy=np.__version__, rngCheck=rng_check, argsort=argsort_cases, metrics=metric_cases,
            means=mean_cases, formats=formats, reprs=reprs)
 path = os.path.join(here, "fixtures", "mmaction2-metrics.json")
+with open(path, "w") as f:
+    json.dump(out, f, separators=(",", ":"))
+    f.write("\n")
+print(path, os.path.getsize(path), "bytes")
+
+# --- spec/eval/fixtures/mmaction2-evaluate.json: BaseDataset.evaluate itself (the method's own
+# source, read from the 0.x branch and run on a stand-in dataset holding only labels), the
+# multi-label metrics, and the bytes mmcv.dump writes for --out (.json/.pkl/.yaml), as sha256.
+import ast, contextlib, hashlib, io, pickle, yaml
+from collections import OrderedDict
+
+base_src = subprocess.run(["git", "-C", "/work/.mirror/open-mmlab+mmaction2/repo", "show",
+                           "0.x:mmaction/datasets/base.py"], check=True, capture_output=True,
+                          text=True).stdout
+base_lines = base_src.splitlines()
+methods = {}
+for node in ast.walk(ast.parse(base_src)):
+    if isinstance(node, ast.ClassDef) and node.name == "BaseDataset":
+        for item in node.body:
+            if isinstance(item, ast.FunctionDef) and item.name in ("evaluate", "label2array"):
+                first = min([d.lineno for d in item.decorator_list] + [item.lineno])
+                methods[item.name] = "\n".join(base_lines[first - 1:item.end_lineno])
+stand_in = ("class LabelsDataset:\n"
+            "    def __init__(self, labels, num_classes):\n"
+            "        self.video_infos = [dict(label=label) for label in labels]\n"
+            "        self.num_classes = num_classes\n"
+            "    def __len__(self):\n"
+            "        return len(self.video_infos)\n"
+            + methods["label2array"] + "\n" + methods["evaluate"] + "\n")
+namespace = dict(copy=__import__("copy"), warnings=__import__("warnings"), OrderedDict=OrderedDict, np=np,
+                 print_log=lambda msg, logger=None: print(msg),
+                 top_k_accuracy=acc.top_k_accuracy, mean_class_accuracy=acc.mean_class_accuracy,
+                 mean_average_precision=acc.mean_average_precision,
+                 mmit_mean_average_precision=acc.mmit_mean_average_precision)
+exec(stand_in, namespace)
+LabelsDataset = namespace["LabelsDataset"]
+
+
+def number(x):
+    x = float(x)
+    return x if math.isfinite(x) else repr(x)
+
+
+def nan_matrix(seed, n, classes, levels, nan_rate):
+    r = mulberry32(seed)
+    return [row_values(r, classes, levels, nan_rate) for _ in range(n)]
+
+
+def multi_labels(seed, n, label_range, least, most):
+    # least..most draws per video (repeats collapse), so a video may have no label at all
+    r = mulberry32(seed)
+    return [sorted({math.floor(r() * label_range) for _ in range(least + math.floor(r() * (most - least + 1)))})
+            for _ in range(n)]
+
+
+def single_labels(seed, n, label_range):
+    r = mulberry32(seed)
+    return [math.floor(r() * label_range) for _ in range(n)]
+
+
+evaluate_cases = []
+# (scores: n classes levels nanRate, labels: single range | multi range least most, numClasses,
+#  evaluate() kwargs,
+#  the same request in i3d-edge's terms: metrics list, topk)
+for i, (shape, labels_spec, num_classes, kwargs, ts) in enumerate([
+        ((20, 10, 3, 0), ("single", 10), None, dict(metrics=["top_k_accuracy", "mean_class_accuracy"]),
+         dict(metrics=["top_k_accuracy", "mean_class_accuracy"])),
+        ((20, 10, 3, 0), ("single", 10), None, dict(metrics=["mean_class_accuracy", "top_k_accuracy"]),
+         dict(metrics=["mean_class_accuracy", "top_k_accuracy"])),
+        ((30, 17, 4, 0), ("single", 17), None,
+         dict(metrics="top_k_accuracy", metric_options=dict(top_k_accuracy=dict(topk=(5, 1, 1)))),
+         dict(metrics=["top_k_accuracy"], topk=[5, 1, 1])),
+        ((30, 17, 4, 0), ("single", 17), None, dict(metrics=["top_k_accuracy"], topk=3),
+         dict(metrics=["top_k_accuracy"], topk=[3])),
+        ((30, 17, 4, 0), ("single", 17), None,
+         dict(metrics=["top_k_accuracy", "mean_class_accuracy", "top_k_accuracy"],
+              metric_options=dict(top_k_accuracy=dict(topk=(2, 3)))),
+         dict(metrics=["top_k_accuracy", "mean_class_accuracy", "top_k_accuracy"], topk=[2, 3])),
+        ((12, 6, 3, 0), ("single", 6), None, dict(metrics=["top_k_accuracy"], topk=()),
+         dict(metrics=["top_k_accuracy"], topk=[])),
+        ((40, 12, 3, 0), ("single", 12), 12,
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision", "top_k_accuracy"]),
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision", "top_k_accuracy"])),
+        ((50, 20, 4, 0), ("multi", 20, 1, 3), 20,
+         dict(metrics=["mmit_mean_average_precision", "mean_average_precision"]),
+         dict(metrics=["mmit_mean_average_precision", "mean_average_precision"])),
+        ((50, 20, 1 << 20, 0), ("multi", 8, 0, 4), 20, dict(metrics=["mean_average_precision"]),
+         dict(metrics=["mean_average_precision"])),
+        ((60, 9, 2, 0), ("multi", 9, 1, 5), 9, dict(metrics=["mean_average_precision", "mmit_mean_average_precision"]),
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision"])),
+        ((40, 10, 3, 0.1), ("multi", 10, 1, 3), 10, dict(metrics=["mean_average_precision", "mmit_mean_average_precision"]),
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision"])),
+        ((5, 4, 3, 0), ("multi", 4, 0, 0), 4, dict(metrics=["mean_average_precision", "mmit_mean_average_precision"]),
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision"])),
+        ((200, 400, 5, 0), ("multi", 400, 0, 2), 400, dict(metrics=["mean_average_precision", "mmit_mean_average_precision"]),
+         dict(metrics=["mean_average_precision", "mmit_mean_average_precision"])),
+]):
+    n, classes, levels, nan_rate = shape
+    seed, label_seed = 6000 + i, 7000 + i
+    scores = nan_matrix(seed, n, classes, levels, nan_rate)
+    kind, label_range, *counts = labels_spec
+    labels = single_labels(label_seed, n, label_range) if kind == "single" else multi_labels(label_seed, n, label_range, *counts)
+    dataset = LabelsDataset(labels, num_classes)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), __import__("warnings").catch_warnings():
+        __import__("warnings").simplefilter("ignore")
+        np.seterr(all="ignore")
+        results = dataset.evaluate(scores, **kwargs)
+    # tools/test.py after evaluate()
+    summary = [f"{name}: {val:.04f}" for name, val in results.items()]
+    evaluate_cases.append(dict(seed=seed, n=n, classes=classes, levels=levels, nanRate=nan_rate, labels=labels,
+                               numClasses=num_classes, request=ts, results=[[k, number(v)] for k, v in results.items()],
+                               log=printed.getvalue().split("\n")[:-1], summary=summary))
+    print(f"evaluate case {i}: {summary}", file=sys.stderr)
+
+
+def set_default(obj):  # mmcv.fileio.handlers.json_handler.set_default, for ndarray rows
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(type(obj))
+
+
+dump_cases = []
+for i, (count, width, none_every) in enumerate([
+        (0, 3, 0), (1, 3, 0), (1, 3, 1), (3, 5, 2), (40, 5, 7), (2, 400, 0), (1001, 1, 0), (1003, 2, 5),
+        (1, 70000, 0)]):
+    seed = 8000 + i
+    r = mulberry32(seed)
+    rows = []
+    for j in range(count):
+        row = np.array([(r() - 0.5) * 10 ** math.floor(r() * 12 - 6) for _ in range(width)], dtype=np.float32)
+        rows.append(None if none_every and j % none_every == none_every - 1 else row)
+    try:
+        from yaml import CDumper as Dumper
+    except ImportError:
+        from yaml import Dumper
+    files = dict(json=json.dumps(rows, default=set_default).encode(),  # mmcv's JsonHandler
+                 pkl=pickle.dumps(rows, protocol=2),  # PickleHandler's default protocol
+                 yaml=yaml.dump(rows, Dumper=Dumper).encode())  # YamlHandler
+    dump_cases.append(dict(seed=seed, count=count, width=width, noneEvery=none_every,
+                           **{k: dict(bytes=len(v), sha256=hashlib.sha256(v).hexdigest()) for k, v in files.items()}))
+
+# mmcv 1.x's DictAction (the --eval-options parser), its own source run on sample values; tuples
+# are written {"tuple": [...]} and floats {"float": repr} to keep them apart from lists and ints
+mmcv_src = subprocess.run(["git", "-C", "/work/.mirror/open-mmlab+mmcv/repo", "show", "1.x:mmcv/utils/config.py"],
+                          check=True, capture_output=True, text=True).stdout
+for node in ast.parse(mmcv_src).body:
+    if isinstance(node, ast.ClassDef) and node.name == "DictAction":
+        action_ns = dict(Action=object)
+        exec("\n".join(mmcv_src.splitlines()[node.lineno - 1:node.end_lineno]), action_ns)
+        DictAction = action_ns["DictAction"]
+
+
+def tagged(v):
+    if isinstance(v, tuple):
+        return dict(tuple=[tagged(x) for x in v])
+    if isinstance(v, list):
+        return [tagged(x) for x in v]
+    if isinstance(v, float):
+        return dict(float=repr(v))
+    return v
+
+
+dict_values = ["5", "(1,5)", "(5)", "(5,)", "1,5", "[1,5]", "()", "[]", "'(1, 3)'", '"top_k_accuracy"', "1_0", "+3",
+               "-2", "1.5", ".5", "5.", "1e3", "inf", "-Infinity", "nan", "True", "FALSE", "None", "none",
+               "top_k_accuracy,mean_class_accuracy", "(top_k_accuracy)", "[(1,2),[a,b],c]", "((1,5),3)", "a b",
+               "0x10", "1,", ",1"]
+dict_cases = [dict(text=t, value=tagged(DictAction._parse_iterable(t))) for t in dict_values]
+
+out = dict(numpy=np.__version__, yaml=yaml.__version__, python=sys.version.split()[0], evaluate=evaluate_cases,
+           dumps=dump_cases, dictAction=dict_cases)
+path = os.path.join(here, "fixtures", "mmaction2-evaluate.json")
 with open(path, "w") as f:
     json.dump(out, f, separators=(",", ":"))
     f.write("\n")

@@ -5,7 +5,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { I3DError } from "../../models/errors.ts";
 import type { AnnotationItem } from "../../runtime/eval/annotations.ts";
-import { computeMetrics } from "../../runtime/eval/metrics.ts";
+import { labelToArray, meanAveragePrecision } from "../../runtime/eval/average-precision.ts";
+import { computeMetrics, meanClassAccuracy, topKAccuracy } from "../../runtime/eval/metrics.ts";
+import { formatFixedLikePython } from "../../runtime/eval/python-float-format.ts";
 import { runEvaluation } from "../../runtime/eval/run-evaluation.ts";
 import { formatScoreRow } from "../../runtime/eval/results-file.ts";
 
@@ -328,6 +330,69 @@ test("an out path that cannot be written fails before any video is decoded", asy
     assert.match((e as Error).message, /cannot write results to .*a-file\/out\.json/);
   }
   assert.is(prepared, 0);
+});
+
+test("metrics in --eval's order; the out file is announced before them, as tools/test.py does", async () => {
+  const items = makeItems(5);
+  const out = outPath();
+  const lines: string[] = [];
+  const summary = await runEvaluation({
+    items,
+    prepare: async (item) => index(item),
+    infer: async (i) => scoresFor(i),
+    outFile: out,
+    evalMetrics: ["mean_class_accuracy", "top_k_accuracy"],
+    topk: [5, 1],
+    log: (l) => lines.push(l),
+  });
+  const rows = items.map((_, i) => scoresFor(i));
+  const labels = items.map((i) => i.label as number);
+  const [top5, top1] = topKAccuracy(rows, labels, [5, 1]);
+  const mean = meanClassAccuracy(rows, labels);
+  assert.equal(Object.keys(summary.metrics!), ["mean_class_accuracy", "top5_acc", "top1_acc"]);
+  const f = (x: number) => formatFixedLikePython(x, 4);
+  const at = lines.indexOf(`writing results to ${out}`);
+  assert.ok(at > 0 && lines[at - 1] === "", lines.join("\n"));
+  const evaluating = lines.indexOf("Evaluating mean_class_accuracy ...");
+  assert.ok(evaluating > at, lines.join("\n"));
+  assert.equal(lines.slice(evaluating - 1), [
+    "", "Evaluating mean_class_accuracy ...", "", `mean_acc\t${f(mean)}`,
+    "", "Evaluating top_k_accuracy ...", "", `top5_acc\t${f(top5)}`, `top1_acc\t${f(top1)}`,
+    `mean_class_accuracy: ${f(mean)}`, `top5_acc: ${f(top5)}`, `top1_acc: ${f(top1)}`,
+  ]);
+});
+
+test("no metric asked for: none computed; mAP over a multi-class list; bad requests fail before decoding", async () => {
+  const none = await runEvaluation({ items: makeItems(2), prepare: async (item) => index(item), infer: async (i) => scoresFor(i), evalMetrics: [], log: () => {} });
+  assert.is(none.metrics, null);
+
+  const multiItems = makeItems(4, (i) => [i % CLASSES, (i + 2) % CLASSES] as unknown as number);
+  const multi = await runEvaluation({
+    items: multiItems,
+    prepare: async (item) => index(item),
+    infer: async (i) => scoresFor(i),
+    evalMetrics: ["mean_average_precision"],
+    numClasses: CLASSES,
+    log: () => {},
+  });
+  const oneHot = multiItems.map((item) => labelToArray(CLASSES, item.label));
+  assert.equal(multi.metrics, { mean_average_precision: meanAveragePrecision(multiItems.map((_, i) => scoresFor(i)), oneHot) });
+
+  for (const [evalMetrics, numClasses, message] of [
+    [["top_k_accuracy"], undefined, /top_k_accuracy needs one label per video/],
+    [["mean_average_precision"], undefined, /needs the dataset's num_classes/],
+    [["accuracy"], undefined, /metric accuracy is not supported/],
+  ] as [string[], number | undefined, RegExp][]) {
+    let prepared = 0;
+    try {
+      await runEvaluation({ items: multiItems, prepare: async () => prepared++, infer: async () => scoresFor(0), evalMetrics, numClasses, log: () => {} });
+      assert.unreachable("no error");
+    } catch (e) {
+      assert.is((e as I3DError).kind, "usage");
+      assert.match((e as Error).message, message);
+    }
+    assert.is(prepared, 0);
+  }
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
