@@ -87,6 +87,9 @@ test("the real form: declares and requires the subgroup-matrix feature; refused 
     (e: unknown) => e instanceof I3DError && e.kind === "device" && e.message.includes(SUBGROUP_MATRIX));
   assert.throws(() => buildWebGpuPlan(model.program, memory, {}, features, { matrix: { ...matrix, K: 0 } }),
     (e: unknown) => e instanceof I3DError && e.kind === "config");
+  // a tile the matrices do not divide: BM must be a multiple of 2M = 32
+  assert.throws(() => buildWebGpuPlan(model.program, memory, {}, features, { matrix: { ...matrix, tile: { bm: 48, bn: 64, bk: 32 } } }),
+    (e: unknown) => e instanceof I3DError && e.kind === "config" && /48x64x32 does not fit the 16x16x16 matrices/.test(e.message));
 });
 
 test.run();
