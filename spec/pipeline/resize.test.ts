@@ -9,6 +9,7 @@ import * as assert from "uvu/assert";
 import { type Interpolation, makeResizePlan, resizeWithPlan } from "../../runtime/pipeline/resize-image.ts";
 import { rescaleSize, type ResizeScale } from "../../runtime/pipeline/rescale-size.ts";
 import { cropView, rgbImage } from "../../runtime/pipeline/rgb-image.ts";
+import { lcgImage } from "./helpers.ts";
 
 interface ResizeCase {
   src: [number, number]; dst: [number, number]; interpolation: Interpolation;
@@ -18,15 +19,6 @@ const fixture = JSON.parse(readFileSync(new URL("./fixtures/resize.json", import
   resize: ResizeCase[]; rescale: { size: [number, number]; scale: number | [number, number]; out: [number, number] }[];
 };
 
-function lcgImage(w: number, h: number, seed: number): Uint8Array {
-  const out = new Uint8Array(w * h * 3);
-  let state = seed >>> 0;
-  for (let i = 0; i < out.length; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = state >>> 24;
-  }
-  return out;
-}
 
 function gradientImage(w: number, h: number): Uint8Array {
   const out = new Uint8Array(w * h * 3);

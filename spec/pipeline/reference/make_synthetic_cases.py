@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 import mmaction_code
+from make_resize_cases import lcg_image  # the same generated test image
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'fixtures', 'synthetic.json')
@@ -30,16 +31,6 @@ ZOO = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 ODD = dict(mean=[73.74101693382113, 145.07219355643764, 177.116139339418],
            std=[0.9430257809392798, 0.8419446393174411, 0.6524848076055549])
 FORMAT = dict(type='FormatShape', input_format='NCTHW')
-
-
-def lcg_image(w, h, seed):
-    n = w * h * 3
-    out = np.empty(n, dtype=np.uint8)
-    state = seed & 0xffffffff
-    for i in range(n):
-        state = (state * 1664525 + 1013904223) & 0xffffffff
-        out[i] = state >> 24
-    return out.reshape(h, w, 3)
 
 
 def sample(**kw):
