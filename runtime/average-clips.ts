@@ -2,7 +2,8 @@
 //   'prob'  : softmax over classes per view, then the mean over views
 //   'score' : the mean of the logits over views
 //   null    : no reduction (per-view logits are the result)
-// and the top-k that MMAction2's demo prints.
+// and the top-k that MMAction2's demo prints. With test_cfg.feature_extraction, Recognizer3D
+// skips the head and average_clip and returns the pooled features' mean over views instead.
 
 import type { AverageClips } from "../models/model-spec.ts";
 
@@ -24,6 +25,16 @@ export function averageClips(logits: Float32Array, views: number, mode: AverageC
     for (let c = 0; c < classes; c++) acc[c] += Math.exp(row[c] - max) / sum;
   }
   return Float32Array.from(acc, (x) => x / views);
+}
+
+/**
+ * Recognizer3D._do_test with test_cfg.feature_extraction: the per-view pooled backbone
+ * features [views][C] averaged over the views (feat.reshape(batches, num_segs, -1).mean(1)).
+ */
+export function meanOverViews(rows: readonly Float32Array[]): Float32Array {
+  const acc = new Float64Array(rows[0]?.length ?? 0);
+  for (const row of rows) for (let c = 0; c < acc.length; c++) acc[c] += row[c];
+  return Float32Array.from(acc, (x) => x / rows.length);
 }
 
 export interface TopEntry {

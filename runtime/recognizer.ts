@@ -17,7 +17,7 @@ import { I3DError } from "../models/errors.ts";
 import { defaultInputShape } from "../models/input-shape.ts";
 import type { AverageClips } from "../models/model-spec.ts";
 import type { WeightMap } from "../models/tensor.ts";
-import { averageClips, topK } from "./average-clips.ts";
+import { averageClips, meanOverViews, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
@@ -63,7 +63,10 @@ export interface TopClass {
 export interface Classification {
   views: number;
   topk: TopClass[];
-  /** averaged class scores (per average_clips), or per-view logits flattened when it is null */
+  /**
+   * averaged class scores (per average_clips), or per-view logits flattened when it is null;
+   * with test_cfg.feature_extraction, the pooled features averaged over views (MMAction2's output)
+   */
   scores: Float32Array;
   /** per-view logits [views][classes] */
   clsScore: Float32Array[];
@@ -284,6 +287,14 @@ export class Recognizer {
     const modelMs = performance.now() - start;
     const flat = new Float32Array(views * classes);
     clsScore.forEach((row, i) => flat.set(row, i * classes));
+    // test_cfg.feature_extraction: Recognizer3D._do_test returns the view-mean of the pooled
+    // backbone features before any head or average_clip (whatever average_clips says), and
+    // inference_recognizer ranks those values; the indices are feature channels, not classes
+    if (this.config.testCfg.feature_extraction) {
+      const scores = meanOverViews(features);
+      const topk = topK(scores, opts.topk ?? 5).map((t) => ({ ...t, label: `feature ${t.index}` }));
+      return { views, topk, scores, clsScore, features, timings: { modelMs } };
+    }
     const mode = opts.averageClips === undefined ? this.config.model.averageClips : opts.averageClips;
     const scores = averageClips(flat, views, mode);
     // with no averaging, rank by the first view (MMAction2 returns per-view scores then)
