@@ -65,6 +65,13 @@ function only<T extends string | number | boolean>(value: T, why: string) {
   return z.literal(value, { error: `expected ${shown} (${why})` });
 }
 
+/**
+ * DecordDecode / PyAVDecode's mode: 'efficient' (a valid MMAction2 value) seeks to the keyframe
+ * before each wanted frame and so returns other frames than 'accurate'; this package decodes
+ * frame-exactly only, so it refuses 'efficient' rather than give another answer
+ */
+const accurateOnly = only("accurate", "mode='efficient' returns keyframe-approximate frames; this package decodes frame-exactly");
+
 // --- mmcv layer configs -----------------------------------------------------------------------
 
 export const ConvCfgSchema = z.strictObject({
@@ -292,7 +299,7 @@ export const PIPELINE_STEP_SCHEMAS = {
   }),
   DecordDecode: z.strictObject({
     type: z.literal("DecordDecode"),
-    mode: z.enum(["accurate", "efficient"]).default("accurate"),
+    mode: accurateOnly.default("accurate"),
   }),
   OpenCVInit: z.strictObject({ type: z.literal("OpenCVInit"), io_backend: diskOnly.default("disk") }),
   OpenCVDecode: z.strictObject({ type: z.literal("OpenCVDecode") }),
@@ -300,7 +307,7 @@ export const PIPELINE_STEP_SCHEMAS = {
   PyAVDecode: z.strictObject({
     type: z.literal("PyAVDecode"),
     multi_thread: z.boolean().default(false),
-    mode: z.enum(["accurate", "efficient"]).default("accurate"),
+    mode: accurateOnly.default("accurate"),
   }),
   RawFrameDecode: z.strictObject({
     type: z.literal("RawFrameDecode"),

@@ -21,6 +21,7 @@ function resolveWith(edit: (d: Dict) => void, zoo = "i3d_r50_32x2x1_100e_kinetic
   return resolveConfigDict(d, { name: "t", source: "json" });
 }
 const NL = "i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb";
+const VIDEO = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
 
 const cases: [string, (d: Dict) => void, ...string[]][] = [
   ["unknown backbone key", (d) => { d.model.backbone.dpeth = 50; }, "config error: model.backbone.dpeth: unknown key (did you mean 'depth'?)"],
@@ -111,11 +112,14 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
   ["pipeline: Normalize needs 3 channels", (d) => { d.data.test.pipeline[4].mean = [0.5]; },
     "data.test.pipeline[4].mean: expected 3 numbers (one per RGB channel)"],
   ["pipeline: remote storage", (d) => { d.data.test.pipeline[1].io_backend = "petrel"; }, "data.test.pipeline[1].io_backend: expected 'disk'"],
+  ["pipeline: keyframe-approximate decoding", (d) => { d.data.test.pipeline[2].mode = "efficient"; },
+    "data.test.pipeline[2].mode: expected 'accurate' (mode='efficient' returns keyframe-approximate frames"],
 ];
 
 for (const [what, edit, ...parts] of cases) {
   test(`error: ${what}`, () => {
-    throwsConfig(() => resolveWith(edit, what.startsWith("non-local") || what.startsWith("non_local") ? NL : undefined), ...parts);
+    throwsConfig(() => resolveWith(edit, what.startsWith("non-local") || what.startsWith("non_local") ? NL
+      : what.includes("keyframe") ? VIDEO : undefined), ...parts);
   });
 }
 
