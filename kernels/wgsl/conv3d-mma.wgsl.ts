@@ -148,11 +148,10 @@ diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);
           : `      let b${j} = subgroupMatrixLoad<${R}, row_major>(&tb, ${rightAt(j)}, ${bn}u);`),
         ...pairs.map(([i, j]) => `      acc${i}_${j} = subgroupMatrixMultiplyAccumulate(a${i}, b${j}, acc${i}_${j});`),
       ];
-    const stage = (i: number) => c.emulate
-      ? `  for (var j = 0u; j < ${tn}u * one; j++) { emulatedStore(${stagedAt("j")}, (${i * tn}u + j) * ${perLane}u, lane, one); }`
-      : Array.from({ length: tn }, (_, j) => bool
-        ? `  subgroupMatrixStore(&ts, ${stagedAt(j)}, acc${i}_${j}, false, ${sn}u);`
-        : `  subgroupMatrixStore<row_major>(&ts, ${stagedAt(j)}, acc${i}_${j}, ${sn}u);`).join("\n");
+    /** the real form: each subgroup stores its row i of result matrices to its part of the staging array */
+    const storeRow = (i: number) => Array.from({ length: tn }, (_, j) => bool
+      ? `  subgroupMatrixStore(&ts, ${stagedAt(j)}, acc${i}_${j}, false, ${sn}u);`
+      : `  subgroupMatrixStore<row_major>(&ts, ${stagedAt(j)}, acc${i}_${j}, ${sn}u);`).join("\n");
     // all threads write the four staged rows of result matrices i (rows i * M .. of each quarter)
     const writeRow = `fn writeRow(i: u32, m0: u32, n0: u32, lid: u32) {
   for (var e = lid; e < ${staging / 4}u; e += THREADS) {
@@ -174,18 +173,15 @@ diagnostic(off, chromium_experimental.subgroup_matrix_uniformity);
     writeRow(i, m0, n0, lid);
     workgroupBarrier();
   }`
-      : Array.from({ length: tm }, (_, i) => `${Array.from({ length: tn }, (_, j) => bool
-        ? `  subgroupMatrixStore(&ts, ${stagedAt(j)}, acc${i}_${j}, false, ${sn}u);`
-        : `  subgroupMatrixStore<row_major>(&ts, ${stagedAt(j)}, acc${i}_${j}, ${sn}u);`).join("\n")}
+      : Array.from({ length: tm }, (_, i) => `${storeRow(i)}
   workgroupBarrier();
   writeRow(${i}u, m0, n0, lid);
   workgroupBarrier();`).join("\n");
     const emulated = c.emulate ? `
 // the matrix builtins in plain WGSL: lane l of a subgroup owns elements l, l + SG, ... (row-major)
 // of each M x N result matrix; left (M x K, row stride BK) and right (K x N, row stride BN)
-// matrices are read from the tiles at the offsets the builtins would be given
-// (the loop bounds are multiplied by \`one\`, 1 at run time, so that lavapipe's LLVM does not
-// unroll these nested loops: unrolled, one shader took minutes to compile)
+// matrices are read from the tiles at the offsets the builtins would be given (loop bounds
+// times \`one\`, 1 at run time, so that lavapipe's LLVM does not unroll them)
 var<private> acc: array<f32, ${tm * tn * perLane}>;
 fn emulatedMma(at: u32, left: u32, right: u32, lane: u32, one: u32) {
   for (var v = 0u; v < ${perLane}u * one; v++) {
