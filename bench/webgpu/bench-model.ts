@@ -7,7 +7,7 @@ import type { Program } from "../../compiler/ir.ts";
 import { materializeConstants } from "../../compiler/materialize-constants.ts";
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import { buildWebGpuPlan, SUBGROUP_MATRIX, type WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
-import { checkMmaKey, type MatrixUnitConfig, mmaTile } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
+import { checkMatrixConfig, type MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import { buildGraph } from "../../models/build-graph.ts";
@@ -152,8 +152,7 @@ export async function tunedPlan(
 export function matrixOption(adapter: GpuAdapterHandle, arg: string): MatrixUnitConfig | undefined {
   if (arg === "0" || arg === "") return undefined;
   const config = matrixConfig(adapter, arg);
-  const { tile: _t, ...matrix } = config;
-  checkMmaKey({ ...mmaTile(config), matrix }); // a tile that does not fit the matrices, said now
+  checkMatrixConfig(config); // a tile that does not fit the matrices, said now
   return config;
 }
 

@@ -4,7 +4,7 @@
 // it anywhere and tests can inspect the result.
 
 import { I3DError } from "../../models/errors.ts";
-import { checkMmaKey, type MatrixUnitConfig, mmaTile } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
+import { checkMatrixConfig, type MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import { checkTile, type GemmTile } from "../../kernels/wgsl/gemm-core.wgsl.ts";
 import { INPUT_CHANNELS, NORMALIZE_TABLE_BYTES } from "../../kernels/wgsl/input-normalize.ts";
 import { actElements, EXECUTABLE_KINDS, type Program } from "../ir.ts";
@@ -158,13 +158,9 @@ export function buildWebGpuPlan(
   const featureSet = new Set(features);
   const dtype = options.weights ?? "f32";
   const matrix = options.matrix;
-  if (matrix && ![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
-    throw new I3DError("config", `matrix: M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
-  }
   if (matrix) {
     try {
-      const { tile: _t, ...config } = matrix;
-      checkMmaKey({ ...mmaTile(matrix), matrix: config });
+      checkMatrixConfig(matrix);
     } catch (e) {
       throw new I3DError("config", `matrix: ${(e as Error).message}`);
     }

@@ -69,8 +69,7 @@ export class PlanEmitter {
     kernel: WgslKernel<K>, key: K, label: string, windows: Record<string, Window>,
     uniforms: Record<string, number>, workgroups: [number, number, number], threads: number, workgroupBytes = 0,
   ): number {
-    this.dispatches.push(this.record(kernel, key, label, windows, uniforms, workgroups, threads, workgroupBytes));
-    return this.dispatches.length - 1;
+    return this.push(this.record(kernel, key, label, windows, uniforms, workgroups, threads, workgroupBytes));
   }
 
   /** appends a dispatch made by record(); returns its index */

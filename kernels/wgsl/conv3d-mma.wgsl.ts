@@ -94,6 +94,14 @@ export function checkMmaKey(key: Pick<Conv3dMmaKey, "bm" | "bn" | "bk" | "matrix
   }
 }
 
+/** a matrix-unit configuration (and its tile) the kernel can be generated for; throws why not */
+export function checkMatrixConfig(matrix: MatrixUnitConfig): void {
+  if (![matrix.M, matrix.N, matrix.K, matrix.subgroupSize].every((v) => Number.isInteger(v) && v > 0)) {
+    throw new Error(`M, N, K and subgroupSize must be positive integers, got ${JSON.stringify(matrix)}`);
+  }
+  checkMmaKey({ ...mmaTile(matrix), matrix });
+}
+
 export const conv3dMma: WgslKernel<Conv3dMmaKey> = {
   name: "conv3d-mma",
   uniforms: () => CONV_UNIFORMS,
