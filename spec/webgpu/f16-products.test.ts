@@ -20,7 +20,7 @@ import { packWeights } from "../../compiler/webgpu/weight-layout.ts";
 import type { WebGpuPlan } from "../../compiler/webgpu/plan.ts";
 import { I3DError } from "../../models/errors.ts";
 import { createRunner } from "../../runtime/create-runner.ts";
-import { useTestDevice } from "./gpu-test-device.ts";
+import { deviceWith, useTestDevice } from "./gpu-test-device.ts";
 import { convShapes, oracle, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
 
 const test = suite("webgpu f16 products");
@@ -33,12 +33,8 @@ const WINOGRAD: WebGpuPlanOptions = { winogradHW: 4, winogradT: 4, winogradStem:
 const backbone = (seed: number) => convShapes(seed);
 
 async function compare(name: string, model: TestModel, options: WebGpuPlanOptions) {
-  const dev = gpu.get();
+  const dev = deviceWith(gpu, "shader-f16", `f16 products (${name})`);
   if (!dev) return;
-  if (!dev.device.features.has("shader-f16")) {
-    console.warn(`\n!! adapter has no shader-f16: f16 products not tested (${name})`);
-    return;
-  }
   const o = oracle(model);
   const f32 = await runOnGpu(dev, model, options);
   const f16 = await runOnGpu(dev, model, { ...options, math: "f16" });

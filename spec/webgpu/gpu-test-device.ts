@@ -52,3 +52,18 @@ export function useTestDevice(test: Test, name: string): { get(): GpuDeviceHandl
     },
   };
 }
+
+/**
+ * The suite's device when it offers an optional `feature` (shader-f16, subgroups); otherwise
+ * undefined, with a loud line that `what` is not tested on this adapter. Rethrows a failed
+ * acquisition as get() does.
+ */
+export function deviceWith(gpu: { get(): GpuDeviceHandle | undefined }, feature: string, what: string): GpuDeviceHandle | undefined {
+  const dev = gpu.get();
+  if (!dev) return undefined;
+  if (!dev.device.features.has(feature)) {
+    console.warn(`\n!! adapter has no ${feature}: ${what} not tested`);
+    return undefined;
+  }
+  return dev;
+}

@@ -17,7 +17,7 @@ import { buildWebGpuPlan, SUBGROUP_MATRIX } from "../../compiler/webgpu/build-pl
 import { planMemory } from "../../compiler/passes/plan-memory.ts";
 import type { MatrixUnitConfig } from "../../kernels/wgsl/conv3d-mma.wgsl.ts";
 import { I3DError } from "../../models/errors.ts";
-import { useTestDevice } from "./gpu-test-device.ts";
+import { deviceWith, useTestDevice } from "./gpu-test-device.ts";
 import { convShapes, oracle, relativeError, runOnGpu } from "./test-programs.ts";
 
 const test = suite("webgpu matrix-unit convs (emulated)");
@@ -40,12 +40,8 @@ const CONFIGS: MatrixUnitConfig[] = [
 for (const matrix of CONFIGS) {
   const tile = matrix.tile ? `, ${matrix.tile.bm}x${matrix.tile.bn}x${matrix.tile.bk} tiles` : "";
   test(`emulated ${matrix.M}x${matrix.N}x${matrix.K}, ${4 * matrix.subgroupSize} threads${tile}: every I3D conv shape, with tails`, async () => {
-    const dev = gpu.get();
+    const dev = deviceWith(gpu, "shader-f16", "the matrix-unit kernel");
     if (!dev) return;
-    if (!dev.device.features.has("shader-f16")) {
-      console.warn("\n!! adapter has no shader-f16: the matrix-unit kernel is not tested");
-      return;
-    }
     const model = backbone(50 + matrix.M + matrix.N);
     const r = await runOnGpu(dev, model, { matrix });
     const convs = r.plan.layers.filter((l) => l.kind === "conv");

@@ -9,7 +9,7 @@ import process from "node:process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { WebGpuPlanOptions } from "../../compiler/webgpu/build-plan.ts";
-import { useTestDevice } from "./gpu-test-device.ts";
+import { deviceWith, useTestDevice } from "./gpu-test-device.ts";
 import { interpretProgram } from "../../compiler/program-interpreter.ts";
 import { oracle, ProgramBuilder, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
 
@@ -111,12 +111,8 @@ test("attention: query rows chunked through a small scratch buffer", async () =>
 });
 
 test("attention softmax with and without subgroups (rows of 9 and of 143 scores)", async () => {
-  const dev = gpu.get();
+  const dev = deviceWith(gpu, "subgroups", "the subgroup softmax");
   if (!dev) return;
-  if (!dev.device.features.has("subgroups")) {
-    console.warn("\n!! adapter has no subgroups: the subgroup softmax is not tested");
-    return;
-  }
   for (const model of [nonLocal("embedded_gaussian"), nonLocal("gaussian", { t: 1, h: 11, w: 13, subSample: false })]) {
     const sg = await check(model);
     const plain = await check(model, 1e-5, { subgroups: false });

@@ -18,7 +18,7 @@ import { acquireGpuAdapter, type GpuDeviceHandle, openGpuDevice } from "../../ru
 import { createWebGpuRunner } from "../../runtime/webgpu/webgpu-runner.ts";
 import { randomNormal, randomWeights } from "../helpers/random.ts";
 import { smallSpec } from "../helpers/small-spec.ts";
-import { useTestDevice } from "./gpu-test-device.ts";
+import { deviceWith, useTestDevice } from "./gpu-test-device.ts";
 import { deviceLimits, oracle, ProgramBuilder, relativeError, runOnGpu, type TestModel } from "./test-programs.ts";
 
 const test = suite("webgpu runner");
@@ -127,12 +127,8 @@ test("Dawn toggles: a malformed name is a usage error; a valid one still gives a
 });
 
 test("f16 weights (shader-f16): one conv and the small model within the stated tolerance", async () => {
-  const dev = gpu.get();
+  const dev = deviceWith(gpu, "shader-f16", "f16 weights");
   if (!dev) return;
-  if (!dev.device.features.has("shader-f16")) {
-    console.warn("\n!! adapter has no shader-f16: f16 weights not tested");
-    return;
-  }
   const b = new ProgramBuilder({ n: 2, t: 4, h: 9, w: 7, c: 3 }, 32);
   const x = b.conv("input", 8, { kernel: [3, 3, 3], padding: [1, 1, 1], bias: true, relu: true });
   const y = b.conv(x, 6, { kernel: [1, 3, 3], padding: [0, 1, 1], bias: true, relu: true });
