@@ -1,5 +1,5 @@
-// MMAction2 0.x's recognition metrics (mmaction/core/evaluation/accuracy.py) and the lines its
-// test tool prints (mmaction/datasets/base.py evaluate(), tools/test.py), reproduced exactly:
+// MMAction2 0.x's recognition metrics (mmaction/core/evaluation/accuracy.py), reproduced exactly
+// (evaluate.ts runs them, and prints their lines, as mmaction/datasets/base.py evaluate() does):
 //
 // top_k_accuracy(scores, labels, topk):
 //     max_k_preds = np.argsort(scores, axis=1)[:, -k:][:, ::-1]
@@ -22,7 +22,6 @@
 import { I3DError } from "../../models/errors.ts";
 import { numpyArgsort } from "./numpy-argsort.ts";
 import { numpyArgmax, numpyMean } from "./numpy-reductions.ts";
-import { formatFixedLikePython } from "./python-float-format.ts";
 
 /** MMAction2's default metric options: top_k_accuracy with topk=(1, 5) */
 export const DEFAULT_TOPK: readonly number[] = [1, 5];
@@ -94,26 +93,4 @@ export function computeMetrics(scores: readonly ArrayLike<number>[], labels: rea
   });
   metrics.mean_class_accuracy = meanClassAccuracy(scores, labels);
   return metrics;
-}
-
-/**
- * The lines `tools/test.py --eval top_k_accuracy mean_class_accuracy` prints, one array element
- * per printed line: evaluate()'s print_log blocks (each message starts with "\n", so an empty
- * line precedes it; top-k and mean values tab-separated with 4 decimals), then test.py's
- * `{name}: {val:.04f}` summary. Only for that order and distinct k values: evaluate.ts runs any
- * --eval list (order, repeats, the mAP metrics) the way MMAction2 does.
- */
-export function formatEvaluationLog(metrics: EvaluationMetrics): string[] {
-  const lines: string[] = [];
-  const topkNames = Object.keys(metrics).filter((name) => /^top\d+_acc$/.test(name));
-  if (topkNames.length > 0) {
-    lines.push("", "Evaluating top_k_accuracy ...", "");
-    for (const name of topkNames) lines.push(`${name}\t${formatFixedLikePython(metrics[name], 4)}`);
-  }
-  if ("mean_class_accuracy" in metrics) {
-    lines.push("", "Evaluating mean_class_accuracy ...", "");
-    lines.push(`mean_acc\t${formatFixedLikePython(metrics.mean_class_accuracy, 4)}`);
-  }
-  for (const [name, value] of Object.entries(metrics)) lines.push(`${name}: ${formatFixedLikePython(value, 4)}`);
-  return lines;
 }

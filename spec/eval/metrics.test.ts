@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { I3DError } from "../../models/errors.ts";
-import { computeMetrics, formatEvaluationLog, meanClassAccuracy, topKAccuracy } from "../../runtime/eval/metrics.ts";
+import { evaluate, formatResults } from "../../runtime/eval/evaluate.ts";
+import { computeMetrics, meanClassAccuracy, topKAccuracy } from "../../runtime/eval/metrics.ts";
 import { numpyArgsort, numpyHeapArgsort } from "../../runtime/eval/numpy-argsort.ts";
 import { numpyArgmax, numpyMean } from "../../runtime/eval/numpy-reductions.ts";
 import { formatFixedLikePython, reprLikePython } from "../../runtime/eval/python-float-format.ts";
@@ -118,16 +119,25 @@ test("computeMetrics keys and MMAction2's printed lines", () => {
   const metrics = computeMetrics(scores, [1, 1, 0]);
   assert.equal(Object.keys(metrics), ["top1_acc", "top5_acc", "mean_class_accuracy"]);
   assert.equal(metrics, { top1_acc: 1 / 3, top5_acc: 1, mean_class_accuracy: 0.25 });
-  assert.equal(formatEvaluationLog({ top1_acc: 1 / 32, top5_acc: 0.5, mean_class_accuracy: 0.72305 }), [
+  // tools/test.py --eval top_k_accuracy mean_class_accuracy: evaluate()'s log, then the summary
+  const { results, log } = evaluate(scores, [1, 1, 0], { metrics: ["top_k_accuracy", "mean_class_accuracy"] });
+  assert.equal(results, metrics);
+  assert.equal([...log, ...formatResults(results)], [
     "",
     "Evaluating top_k_accuracy ...",
     "",
-    "top1_acc\t0.0312",
-    "top5_acc\t0.5000",
+    "top1_acc\t0.3333",
+    "top5_acc\t1.0000",
     "",
     "Evaluating mean_class_accuracy ...",
     "",
-    "mean_acc\t0.7230",
+    "mean_acc\t0.2500",
+    "top1_acc: 0.3333",
+    "top5_acc: 1.0000",
+    "mean_class_accuracy: 0.2500",
+  ]);
+  // 4 decimals rounded half to even, as Python's format does
+  assert.equal(formatResults({ top1_acc: 1 / 32, top5_acc: 0.5, mean_class_accuracy: 0.72305 }), [
     "top1_acc: 0.0312",
     "top5_acc: 0.5000",
     "mean_class_accuracy: 0.7230",
