@@ -285,8 +285,6 @@ export class Recognizer {
       }
     }
     const modelMs = performance.now() - start;
-    const flat = new Float32Array(views * classes);
-    clsScore.forEach((row, i) => flat.set(row, i * classes));
     // test_cfg.feature_extraction: Recognizer3D._do_test returns the view-mean of the pooled
     // backbone features before any head or average_clip (whatever average_clips says), and
     // inference_recognizer ranks those values; the indices are feature channels, not classes
@@ -295,6 +293,8 @@ export class Recognizer {
       const topk = topK(scores, opts.topk ?? 5).map((t) => ({ ...t, label: `feature ${t.index}` }));
       return { views, topk, scores, clsScore, features, timings: { modelMs } };
     }
+    const flat = new Float32Array(views * classes);
+    clsScore.forEach((row, i) => flat.set(row, i * classes));
     const mode = opts.averageClips === undefined ? this.config.model.averageClips : opts.averageClips;
     const scores = averageClips(flat, views, mode);
     // with no averaging, rank by the first view (MMAction2 returns per-view scores then)
