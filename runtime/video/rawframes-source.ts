@@ -47,16 +47,28 @@ export function formatFilename(t: Template, n: number): string {
   return t.prefix + (t.zeroPad ? "0" : " ").repeat(pad) + digits + t.suffix;
 }
 
-/** Number of files in `names` that the template could have produced. */
-export function countTemplateFiles(t: Template, names: readonly string[]): number {
-  let n = 0;
-  for (const name of names) {
-    if (!name.startsWith(t.prefix) || !name.endsWith(t.suffix) || name.length <= t.prefix.length + t.suffix.length) continue;
-    const middle = name.slice(t.prefix.length, name.length - t.suffix.length);
-    if (!/^ *\d+$/.test(middle)) continue;
-    if (formatFilename(t, Number(middle.trim())) === name) n++;
+/**
+ * Number of entries of `names` that MMAction2's inference_recognizer counts as frames: it turns
+ * the template into the regex `^<tmpl>$` with everything from the first '{' to the last '}'
+ * replaced by `\d+`, and re.match()es every name. So unpadded numbers count ('img_3.jpg' for
+ * 'img_{:05}.jpg'), the template's '.' matches any character, and `\d` is Python's Unicode digit.
+ * (RawFrameDecode then opens the padded names, and a count the folder cannot back fails there.)
+ */
+export function countTemplateFiles(tmpl: string, names: readonly string[]): number {
+  const pattern = `^${tmpl}$`;
+  const open = pattern.indexOf("{");
+  const close = pattern.lastIndexOf("}");
+  const field = open >= 0 && close >= open ? pattern.slice(open, close + 1) : "";
+  // str.replace replaces every occurrence of that span, as Python's does.
+  const python = field ? pattern.split(field).join("\\d+") : pattern;
+  let re: RegExp;
+  try {
+    // Python's `$` also matches before one trailing newline; its `\d` is any Unicode digit.
+    re = new RegExp(python.replace(/\$$/, "\n?$").replaceAll("\\d", "\\p{Nd}"), "u");
+  } catch {
+    throw new I3DError("config", `filename_tmpl ${JSON.stringify(tmpl)}: not usable as the frame-counting pattern ${python}`);
   }
-  return n;
+  return names.filter((name) => re.test(name)).length;
 }
 
 class RawframesSource implements FrameSource {
@@ -164,7 +176,7 @@ export async function openRawframes(dir: string, opts: RawframeOptions = {}): Pr
     } catch (e) {
       throw new I3DError("video", `${dir}: cannot list the folder (${(e as { code?: string }).code ?? String(e)})`);
     }
-    total = countTemplateFiles(template, names);
+    total = countTemplateFiles(opts.filenameTmpl ?? "img_{:05}.jpg", names);
   }
   if (!Number.isInteger(total) || total < 1) {
     throw new I3DError("video", `${dir}: no frames named like ${formatFilename(template, startIndex)}`);

@@ -25,8 +25,15 @@ test("filename templates: Python format fields", () => {
   assert.is(formatFilename(parseFilenameTemplate("f{:4d}.jpg"), 7), "f   7.jpg");
   assert.throws(() => parseFilenameTemplate("{}_{}.jpg"), (e: unknown) => e instanceof I3DError && e.kind === "config");
   assert.throws(() => parseFilenameTemplate("x_{:s}.jpg"), (e: unknown) => e instanceof I3DError);
+});
+
+test("frames are counted as inference_recognizer counts them: re.match(^img_\\d+.jpg$)", () => {
+  // The expected lists are what Python's re.match gave for these names (see countTemplateFiles).
   const names = ["img_00001.jpg", "img_00002.jpg", "img_0003.jpg", "img_00004.png", "flow_x_00001.jpg", "img_123456.jpg", "img_.jpg"];
-  assert.is(countTemplateFiles(t, names), 3);
+  assert.is(countTemplateFiles("img_{:05}.jpg", names), 4, "unpadded numbers count too");
+  assert.is(countTemplateFiles("img_{:05}.jpg", ["img_00005xjpg", "img_\u0663.jpg", "img_00006.jpg\n", "img_00007.jpg\n\n", "ximg_00001.jpg"]), 3);
+  assert.is(countTemplateFiles("{:06d}.jpg", ["000001.jpg", "1.jpg", "a1.jpg", "000001.jpeg"]), 2);
+  assert.throws(() => countTemplateFiles("img(_{:05}.jpg", ["img(_00001.jpg"]), (e: unknown) => e instanceof I3DError && e.kind === "config");
 });
 
 test("the rawframes folder: 10 frames from index 1, 320x240; total_frames can be given", async () => {
