@@ -2,11 +2,11 @@
 // computed as MMAction2's tools/test.py would from the same checkpoint.
 
 import { stat, writeFile } from "node:fs/promises";
-import { basename } from "node:path";
 import process from "node:process";
 import { encodeNpy } from "../../models/npy.ts";
 import { I3DError } from "../../models/errors.ts";
 import type { AverageClips } from "../../models/model-spec.ts";
+import { inputFileName, isUrlInput, type LocalInput, localInput, namingUrl } from "../download/fetch-input.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import { type PreparedInput, prepareWindows } from "../prepare-input.ts";
 import type { Classification, Recognizer } from "../recognizer.ts";
@@ -14,7 +14,7 @@ import { intOption, parseCommand } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const INFER_USAGE =
-  "i3d infer <input>... [--config NAME|FILE] [--checkpoint PATH|URL] [--backend auto|webgpu|wasm] [--topk 5] " +
+  "i3d infer <video|URL|rawframes dir|.npy>... [--config NAME|FILE] [--checkpoint PATH|URL] [--backend auto|webgpu|wasm] [--topk 5] " +
   "[--average-clips prob|score|none] [--clips N] [--crops 1|3] [--label-map FILE] [--json] [--features FILE.npy] " +
   "[--window SECONDS --stride SECONDS]";
 
@@ -70,7 +70,7 @@ function toText(r: Report, recognizer: Recognizer): string {
 }
 
 function featuresPath(template: string, input: string, many: boolean): string {
-  if (template.includes("{name}")) return template.replaceAll("{name}", basename(input).replace(/\.[^.]*$/, ""));
+  if (template.includes("{name}")) return template.replaceAll("{name}", inputFileName(input).replace(/\.[^.]*$/, ""));
   if (many) throw new I3DError("usage", "--features with several inputs needs a {name} placeholder in the file name, e.g. feats-{name}.npy");
   return template;
 }
@@ -109,14 +109,14 @@ export async function inferCommand(argv: string[]): Promise<number> {
   }
   // nothing to do at all: say so before a checkpoint download (with some inputs present, the
   // missing ones are reported in turn and the others still run)
-  const present = await Promise.all(positionals.map((p) => stat(p).then(() => true, () => false)));
+  const present = await Promise.all(positionals.map((p) => isUrlInput(p) || stat(p).then(() => true, () => false)));
   if (!present.some(Boolean)) throw new I3DError("video", `${positionals[0]}: no such file or folder`);
 
   const recognizer = await loadRecognizerFromFlags(values);
   try {
     let failures = 0;
     for (const input of positionals) {
-      const frames = createProgressBar({ label: `decode ${basename(input)}`, unit: "frames" });
+      const frames = createProgressBar({ label: `decode ${inputFileName(input)}`, unit: "frames" });
       let started = false;
       const prepareOpts = {
         clips, crops, decoder,
@@ -138,9 +138,13 @@ export async function inferCommand(argv: string[]): Promise<number> {
         }
         process.stdout.write(values.json ? `${JSON.stringify(toJson(report, recognizer))}\n` : `${toText(report, recognizer)}\n`);
       };
+      let local: LocalInput | undefined;
       try {
+        // a URL is downloaded first (as inference_recognizer takes one); reports still name the URL
+        local = await localInput(input);
+        const path = local.path;
         if (windowSeconds !== undefined) {
-          for await (const w of prepareWindows(input, recognizer.config, windowSeconds, strideSeconds!, prepareOpts)) {
+          for await (const w of prepareWindows(path, recognizer.config, windowSeconds, strideSeconds!, prepareOpts)) {
             const result = await recognizer.classifyTensor(w.input, w.shape, { topk, averageClips });
             await emit({
               input, prepared: w, result,
@@ -149,17 +153,20 @@ export async function inferCommand(argv: string[]): Promise<number> {
           }
         } else {
           // raw frame bytes on WebGPU (normalised on the GPU), float32 otherwise
-          const prepared = await recognizer.prepare(input, prepareOpts);
+          const prepared = await recognizer.prepare(path, prepareOpts);
           if (started) frames.done();
           const result = await recognizer.classifyPrepared(prepared, { topk, averageClips });
           await emit({ input, prepared, result });
         }
-      } catch (e) {
+      } catch (caught) {
         if (started) frames.done();
+        const e = local ? namingUrl(caught, local.path, input) : caught;
         // one bad input among many is reported and the rest still run; alone, it is the error
         if (positionals.length === 1 || !(e instanceof I3DError)) throw e;
         process.stderr.write(e.message.includes(input) ? `error: ${e.message}\n` : `error: ${input}: ${e.message}\n`);
         failures++;
+      } finally {
+        await local?.dispose();
       }
     }
     return failures > 0 ? 1 : 0;
