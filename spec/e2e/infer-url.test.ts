@@ -8,6 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { I3DError } from "../../models/errors.ts";
+import { loadRecognizer } from "../../runtime/load-recognizer.ts";
 import { startServer, type TestServer } from "../download/test-server.ts";
 import { ROOT, runCli, type Runtime } from "../helpers/run-cli.ts";
 import { CONFIGS } from "./reference-cases.ts";
@@ -72,6 +74,21 @@ test("node: a missing URL and a URL that is not a video fail on one line each, n
   assert.match(lines[1], new RegExp(`^error: ${origin}/notes\\.mp4: .*invalid data`, "i"));
   assert.not.match(r.stderr, /i3d-input-/, "the temporary path stays out of the message");
   assert.equal(readdirSync(ctx.tmp!), []);
+});
+
+test("API: Recognizer.classify takes a URL too, and names it in its result and errors", async () => {
+  const model = await loadRecognizer({ config: `${CONFIGS}i3d_r50_video.json`, checkpoint: `${ROOT}spec/fixtures/goldens/i3d_r50/checkpoint.pth`, backend: "wasm" });
+  try {
+    const url = `${ctx.server!.origin}/clips/demo.mp4`;
+    const opts = { clips: 1, crops: 1 as const };
+    const [fromUrl, fromFile] = [await model.classify(url, opts), await model.classify(`${MEDIA}demo.mp4`, opts)];
+    assert.is(fromUrl.input, url);
+    assert.equal(Array.from(fromUrl.scores), Array.from(fromFile.scores));
+    const e = await model.classify(`${ctx.server!.origin}/notes.mp4`, opts).catch((x) => x);
+    assert.ok(e instanceof I3DError && e.message.startsWith(`${ctx.server!.origin}/notes.mp4: `), String(e));
+  } finally {
+    await model.dispose();
+  }
 });
 
 test.run();
