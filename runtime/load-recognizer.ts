@@ -1,6 +1,7 @@
 // Config + checkpoint, as users name them, to a loaded Recognizer: the one path the CLIs and
 // the library API share.
 
+import type { CfgOptions } from "../models/config/cfg-options.ts";
 import { resolveConfig, type ResolvedConfig } from "../models/config/resolve.ts";
 import { resolveCheckpoint } from "./download/checkpoint-source.ts";
 import type { ProgressSink } from "./download/progress-bar.ts";
@@ -12,6 +13,8 @@ export const DEFAULT_CONFIG = "i3d_r50_video_32x2x1_100e_kinetics400_rgb";
 export interface LoadRecognizerOptions extends Omit<RecognizerOptions, "config" | "checkpointPath" | "weights"> {
   /** zoo name, .py or .json config, or an already resolved config (default: i3d_r50_video_32x2x1_100e_kinetics400_rgb) */
   config?: string | ResolvedConfig;
+  /** MMAction2's --cfg-options: [dotted key, value] pairs merged into a config loaded by name or file */
+  cfgOptions?: CfgOptions;
   /** checkpoint path or URL (default: the config's zoo checkpoint, downloaded once into the cache) */
   checkpoint?: string;
   /** download progress (default: none) */
@@ -20,9 +23,10 @@ export interface LoadRecognizerOptions extends Omit<RecognizerOptions, "config" 
 
 /** Resolves the config and checkpoint (downloading a zoo checkpoint if needed) and loads the model. */
 export async function loadRecognizer(options: LoadRecognizerOptions = {}): Promise<Recognizer> {
-  const config = typeof options.config === "object" ? options.config : await resolveConfig(options.config ?? DEFAULT_CONFIG);
+  const config = typeof options.config === "object" ? options.config : await resolveConfig(options.config ?? DEFAULT_CONFIG, { cfgOptions: options.cfgOptions });
   const checkpointPath = await resolveCheckpoint(options.checkpoint, config.checkpoints[0]?.url, {
     progress: options.progress ?? false,
   });
-  return await Recognizer.load({ ...options, config, checkpointPath });
+  const { cfgOptions: _merged, ...rest } = options;
+  return await Recognizer.load({ ...rest, config, checkpointPath });
 }

@@ -26,7 +26,7 @@ import { isPyDict, parsePyConfig, setOwn, type PyDict, type PyValue } from "./py
 import { copyValue, MAX_CONFIG_DEPTH, ValueBudget, valueCount, valueDepth } from "./value-limits.ts";
 
 const BASE_KEY = "_base_";
-const DELETE_KEY = "_delete_";
+export const DELETE_KEY = "_delete_";
 const DEPRECATION_KEY = "_deprecation_";
 const RESERVED_KEYS = ["filename", "text", "pretty_text"];
 /** _base_ files one load takes, as mmcv would load them (MMAction2 configs take 2 to 6) */
@@ -66,7 +66,8 @@ export function displayPath(abs: string): string {
 }
 
 /** Python's truthiness for the values a config can hold. */
-function truthy(v: PyValue | undefined): boolean {
+/** Python truthiness of a config value */
+export function truthy(v: PyValue | undefined): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
   if (Array.isArray(v)) return v.length > 0;
   if (isPyDict(v)) return Object.keys(v).length > 0;

@@ -7,6 +7,7 @@ import { basename, extname } from "node:path";
 import { findZooEntry, zooNames, type ZooCheckpoint } from "../zoo.ts";
 import type { ModelSpec } from "../model-spec.ts";
 import { closest, configError, parseAt, shown } from "./issues.ts";
+import { type CfgOptions, mergeCfgOptions } from "./cfg-options.ts";
 import { loadConfigFile } from "./load-config.ts";
 import { deepCopy } from "./py-parser.ts";
 import { effectiveTestCfg, modelSpecFromConfig } from "./model-spec-from-config.ts";
@@ -71,14 +72,18 @@ function looksLikePath(spec: string): boolean {
 }
 
 /**
- * `spec`: a zoo name (see zooNames()), or a path to a `.py` or `.json` MMAction2 config.
+ * `spec`: a zoo name (see zooNames()), or a path to a `.py` or `.json` MMAction2 config;
+ * `cfgOptions`: --cfg-options (cfg-options.ts), merged into it before validation.
  * Throws I3DError("config") for an unknown name, a missing or unreadable file, a config outside
  * the supported Python subset, or a config this package cannot run.
  */
-export async function resolveConfig(spec: string): Promise<ResolvedConfig> {
+export async function resolveConfig(spec: string, opts: { cfgOptions?: CfgOptions } = {}): Promise<ResolvedConfig> {
+  // --cfg-options: merged right after loading, as tools/test.py and demo.py do
+  const withOptions = <T extends Record<string, unknown>>(dict: T) =>
+    opts.cfgOptions?.length ? mergeCfgOptions(dict as never, opts.cfgOptions) as T : dict;
   const entry = findZooEntry(spec);
   if (entry) {
-    return resolveConfigDict(deepCopy(entry.config) as Record<string, unknown>, {
+    return resolveConfigDict(withOptions(deepCopy(entry.config) as Record<string, unknown>), {
       name: entry.name, source: "zoo", checkpoints: entry.checkpoints.map((c) => ({ ...c })),
     });
   }
@@ -93,7 +98,7 @@ export async function resolveConfig(spec: string): Promise<ResolvedConfig> {
     );
   }
   const ext = extname(spec).toLowerCase();
-  const dict = await loadConfigFile(spec);
+  const dict = withOptions(await loadConfigFile(spec));
   const source = ext === ".json" ? "json" : "py";
   return resolveConfigDict(dict, { name: basename(spec, extname(spec)), source });
 }

@@ -2,6 +2,7 @@
 // errors turned into one-line usage errors.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type CfgOptions, parseCfgOptions } from "../../models/config/cfg-options.ts";
 import { I3DError } from "../../models/errors.ts";
 
 export type OptionSpec = NonNullable<ParseArgsConfig["options"]>;
@@ -30,4 +31,32 @@ export function precisionOption(value: string | undefined): "f32" | "f16" {
   const precision = value ?? "f32";
   if (precision !== "f32" && precision !== "f16") throw new I3DError("usage", `--precision must be f32 or f16, got "${precision}"`);
   return precision;
+}
+
+/**
+ * Takes `flag` and the words after it up to the next `--option` (argparse's nargs='+'; also
+ * `flag=value` as one word) out of argv. Repeated, the last one wins.
+ */
+export function takeWords(argv: string[], flag: string, usage: string): { rest: string[]; words: string[] | undefined } {
+  let rest = argv;
+  let words: string[] | undefined;
+  const at = () => rest.findIndex((w) => w === flag || w.startsWith(`${flag}=`));
+  for (let i = at(); i >= 0; i = at()) {
+    let j = i + 1;
+    if (rest[i] === flag) {
+      while (j < rest.length && !rest[j].startsWith("--")) j++;
+      words = rest.slice(i + 1, j);
+    } else {
+      words = [rest[i].slice(flag.length + 1)];
+    }
+    if (words.length === 0) throw new I3DError("usage", `${flag} needs one or more values (usage: ${usage})`);
+    rest = [...rest.slice(0, i), ...rest.slice(j)];
+  }
+  return { rest, words };
+}
+
+/** `--cfg-options KEY=VALUE ...` (MMAction2's tools/test.py and demo.py), taken out of argv */
+export function takeCfgOptions(argv: string[], usage: string): { rest: string[]; cfgOptions: CfgOptions | undefined } {
+  const { rest, words } = takeWords(argv, "--cfg-options", usage);
+  return { rest, cfgOptions: words && parseCfgOptions(words) };
 }

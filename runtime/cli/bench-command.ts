@@ -24,7 +24,7 @@ import type { PipelineStep } from "../pipeline/steps.ts";
 import { prepareInput } from "../prepare-input.ts";
 import { u8InputRunner } from "../webgpu/webgpu-runner.ts";
 import { randomNormal, randomWeights } from "../random-weights.ts";
-import { intOption, parseCommand, precisionOption } from "./args.ts";
+import { intOption, parseCommand, precisionOption, takeCfgOptions } from "./args.ts";
 import { DEFAULT_CONFIG } from "../load-recognizer.ts";
 import { backendOption } from "./load-recognizer.ts";
 import { formatTable } from "./table.ts";
@@ -32,7 +32,7 @@ import { type LayerShape, TorchPeer } from "./torch-peer.ts";
 
 export const BENCH_USAGE =
   "i3d bench [--config NAME|FILE] [--backend auto|webgpu|wasm] [--views 30] [--batch N] [--threads N] " +
-  "[--input 3x32x256x256] [--precision f32|f16] [--checkpoint PATH|URL] [--vs-pytorch] [--layers] [--video FILE] [--repeat N] [--json]";
+  "[--input 3x32x256x256] [--precision f32|f16] [--checkpoint PATH|URL] [--vs-pytorch] [--layers] [--video FILE] [--repeat N] [--json] [--cfg-options KEY=VALUE...]";
 
 interface LayerRow {
   name: string;
@@ -42,7 +42,8 @@ interface LayerRow {
   torchMs?: number;
 }
 
-export async function benchCommand(argv: string[]): Promise<number> {
+export async function benchCommand(argvIn: string[]): Promise<number> {
+  const { rest: argv, cfgOptions } = takeCfgOptions(argvIn, BENCH_USAGE);
   const { values } = parseCommand(argv, {
     config: { type: "string" },
     backend: { type: "string" },
@@ -58,7 +59,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     repeat: { type: "string" },
     json: { type: "boolean" },
   }, BENCH_USAGE);
-  const config = await resolveConfig(values.config ?? DEFAULT_CONFIG);
+  const config = await resolveConfig(values.config ?? DEFAULT_CONFIG, { cfgOptions });
   const clip = values.input
     ? (await import("../../models/build-graph.ts")).parseInputShape(values.input)
     : defaultInputShape(config);

@@ -10,13 +10,13 @@ import { inputFileName, isUrlInput, type LocalInput, localInput, namingUrl } fro
 import { createProgressBar } from "../download/progress-bar.ts";
 import { type PreparedInput, prepareWindows } from "../prepare-input.ts";
 import type { Classification, Recognizer } from "../recognizer.ts";
-import { intOption, parseCommand } from "./args.ts";
+import { intOption, parseCommand, takeCfgOptions } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const INFER_USAGE =
   "i3d infer <video|URL|rawframes dir|.npy>... [--config NAME|FILE] [--checkpoint PATH|URL] [--backend auto|webgpu|wasm] [--topk 5] " +
   "[--average-clips prob|score|none] [--clips N] [--crops 1|3] [--label-map FILE] [--json] [--features FILE.npy] " +
-  "[--window SECONDS --stride SECONDS]";
+  "[--window SECONDS --stride SECONDS] [--cfg-options KEY=VALUE...]";
 
 function averageClipsOption(value: string | undefined): AverageClips | undefined {
   if (value === undefined) return undefined;
@@ -75,7 +75,8 @@ function featuresPath(template: string, input: string, many: boolean): string {
   return template;
 }
 
-export async function inferCommand(argv: string[]): Promise<number> {
+export async function inferCommand(argvIn: string[]): Promise<number> {
+  const { rest: argv, cfgOptions } = takeCfgOptions(argvIn, INFER_USAGE);
   const { values, positionals } = parseCommand(argv, {
     ...MODEL_OPTIONS,
     topk: { type: "string" },
@@ -112,7 +113,7 @@ export async function inferCommand(argv: string[]): Promise<number> {
   const present = await Promise.all(positionals.map((p) => isUrlInput(p) || stat(p).then(() => true, () => false)));
   if (!present.some(Boolean)) throw new I3DError("video", `${positionals[0]}: no such file or folder`);
 
-  const recognizer = await loadRecognizerFromFlags(values);
+  const recognizer = await loadRecognizerFromFlags({ ...values, cfgOptions });
   try {
     let failures = 0;
     for (const input of positionals) {

@@ -3,6 +3,7 @@
 // backend, threads, batch, strictness.
 
 import process from "node:process";
+import type { CfgOptions } from "../../models/config/cfg-options.ts";
 import { I3DError } from "../../models/errors.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import type { BackendChoice } from "../create-runner.ts";
@@ -30,6 +31,8 @@ export interface ModelFlags {
   "non-strict"?: boolean;
   "label-map"?: string;
   precision?: string;
+  /** --cfg-options, merged into the config as it loads */
+  cfgOptions?: CfgOptions;
 }
 
 export function backendOption(value: string | undefined): BackendChoice {
@@ -47,6 +50,7 @@ export async function loadRecognizerFromFlags(flags: ModelFlags): Promise<Recogn
   const precision = precisionOption(flags.precision);
   return await loadRecognizer({
     config: flags.config,
+    cfgOptions: flags.cfgOptions,
     checkpoint: flags.checkpoint,
     progress: createProgressBar({ label: "checkpoint", unit: "bytes" }),
     backend,

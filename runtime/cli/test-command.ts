@@ -21,40 +21,22 @@ import { resultsFormat } from "../eval/results-file.ts";
 import { runEvaluation } from "../eval/run-evaluation.ts";
 import { runPipeline, runPipelineBytes } from "../prepare-input.ts";
 import { openVideo } from "../video/open-video.ts";
-import { intOption, parseCommand } from "./args.ts";
+import { intOption, parseCommand, takeCfgOptions, takeWords } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const TEST_USAGE =
   "i3d test <config> <checkpoint> --ann-file LIST [--data-prefix DIR] [--eval top_k_accuracy mean_class_accuracy ...] " +
-  "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N]";
+  "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N] [--cfg-options KEY=VALUE...]";
 
 const METRICS: readonly string[] = ALLOWED_METRICS;
 
 /** argparse's nargs='+': the words after `flag` up to the next flag (`flag=value`: that value
  * alone); a repeated flag, the last wins */
-function takeWords(argv: string[], flag: string): { rest: string[]; words: string[] | undefined } {
-  let rest = argv;
-  let words: string[] | undefined;
-  const at = () => rest.findIndex((w) => w === flag || w.startsWith(`${flag}=`));
-  for (let i = at(); i >= 0; i = at()) {
-    let j = i + 1;
-    if (rest[i] === flag) {
-      while (j < rest.length && !rest[j].startsWith("--")) j++;
-      words = rest.slice(i + 1, j);
-    } else {
-      words = [rest[i].slice(flag.length + 1)];
-    }
-    if (words.length === 0) throw new I3DError("usage", `${flag} needs one or more values (usage: ${TEST_USAGE})`);
-    rest = [...rest.slice(0, i), ...rest.slice(j)];
-  }
-  return { rest, words };
-}
-
 /** --eval and --eval-options (or its deprecated name --options) as tools/test.py merges them */
 function takeEval(argvIn: string[]): { rest: string[]; metrics: string[] | undefined; topk: number[] | undefined } {
-  const { rest: afterEval, words: evalWords } = takeWords(argvIn, "--eval");
-  const { rest: afterOptions, words: optionWords } = takeWords(afterEval, "--eval-options");
-  const { rest, words: legacyWords } = takeWords(afterOptions, "--options");
+  const { rest: afterEval, words: evalWords } = takeWords(argvIn, "--eval", TEST_USAGE);
+  const { rest: afterOptions, words: optionWords } = takeWords(afterEval, "--eval-options", TEST_USAGE);
+  const { rest, words: legacyWords } = takeWords(afterOptions, "--options", TEST_USAGE);
   if (optionWords && legacyWords) {
     throw new I3DError("usage", "--options and --eval-options cannot be both specified, --options is deprecated in favor of --eval-options");
   }
@@ -71,7 +53,8 @@ function takeEval(argvIn: string[]): { rest: string[]; metrics: string[] | undef
 }
 
 export async function testCommand(argvIn: string[]): Promise<number> {
-  const { rest, metrics, topk } = takeEval(argvIn);
+  const { rest: afterCfg, cfgOptions } = takeCfgOptions(argvIn, TEST_USAGE);
+  const { rest, metrics, topk } = takeEval(afterCfg);
   const { values, positionals } = parseCommand(rest, {
     ...MODEL_OPTIONS,
     "ann-file": { type: "string" },
@@ -97,7 +80,7 @@ export async function testCommand(argvIn: string[]): Promise<number> {
   if (crops !== undefined && crops !== 1 && crops !== 3) throw new I3DError("usage", `--crops must be 1 or 3, got ${crops}`);
   const decoder = values.decoder as "auto" | "system" | "wasm" | undefined;
 
-  const recognizer = await loadRecognizerFromFlags({ ...values, config: positionals[0], checkpoint: positionals[1] });
+  const recognizer = await loadRecognizerFromFlags({ ...values, config: positionals[0], checkpoint: positionals[1], cfgOptions });
   const config = recognizer.config;
   const ds = config.testDataset as {
     data_prefix?: string | null; start_index?: number | null; filename_tmpl?: string | null;

@@ -26,14 +26,15 @@ import { runtimePlanOptions } from "../webgpu/plan-for-adapter.ts";
 import { openTuningDevice, tuneLayerTiles } from "../webgpu/tune-tiles.ts";
 import { removeTunedTiles, tunedTilesPath, tuningKey, writeTunedTiles } from "../webgpu/tuned-tiles-cache.ts";
 import { createWebGpuRunner } from "../webgpu/webgpu-runner.ts";
-import { intOption, parseCommand, precisionOption } from "./args.ts";
+import { intOption, parseCommand, precisionOption, takeCfgOptions } from "./args.ts";
 import { formatTable } from "./table.ts";
 
 export const TUNE_USAGE =
   "i3d tune [--config NAME|FILE] [--batch 2] [--input 3x32x256x256] [--precision f32|f16] [--iterations 3] " +
-  "[--tiles 128x128x8x8x8,64x64x16,...] [--json]";
+  "[--tiles 128x128x8x8x8,64x64x16,...] [--json] [--cfg-options KEY=VALUE...]";
 
-export async function tuneCommand(argv: string[]): Promise<number> {
+export async function tuneCommand(argvIn: string[]): Promise<number> {
+  const { rest: argv, cfgOptions } = takeCfgOptions(argvIn, TUNE_USAGE);
   const { values, positionals } = parseCommand(argv, {
     config: { type: "string" },
     batch: { type: "string" },
@@ -51,7 +52,7 @@ export async function tuneCommand(argv: string[]): Promise<number> {
   } catch (e) {
     throw new I3DError("usage", `--tiles: ${(e as Error).message}`);
   }
-  const config = await resolveConfig(values.config ?? DEFAULT_CONFIG);
+  const config = await resolveConfig(values.config ?? DEFAULT_CONFIG, { cfgOptions });
   const clip = values.input ? parseInputShape(values.input) : defaultInputShape(config);
   // the batch `i3d infer` and loadRecognizer use unless told otherwise (runtime/recognizer.ts)
   const batch = intOption(values.batch, "batch") ?? 2;
