@@ -14,7 +14,7 @@ import { buildGraph, parseInputShape } from "./models/build-graph.ts";
 import { resolveConfig } from "./models/config/resolve.ts";
 import { defaultInputShape } from "./models/input-shape.ts";
 import { I3DError } from "./models/errors.ts";
-import { intOption, parseCommand, precisionOption } from "./runtime/cli/args.ts";
+import { intOption, parseCommand, precisionOption, takeCfgOptions } from "./runtime/cli/args.ts";
 import { runCommands } from "./runtime/cli/main.ts";
 import { formatNumber, formatTable } from "./runtime/cli/table.ts";
 
@@ -28,19 +28,21 @@ commands:
   convert <in.pth> <out.safetensors> [--float16] the weights inference needs, without the pickle
 
 <config> is a model-zoo name (e.g. i3d_r50_32x2x1_100e_kinetics400_rgb), an MMAction2 .py config
-or a JSON file with the same dict structure. --gpu-limits adapter plans WebGPU for this machine's
+or a JSON file with the same dict structure; --cfg-options KEY=VALUE... (inspect, build) merges
+MMAction2-style overrides into it. --gpu-limits adapter plans WebGPU for this machine's
 adapter exactly as the runtime would (its limits, features and options, and the per-layer tuning
 \`i3d tune\` cached for it); default: WebGPU's default limits, portable to any device.`;
 
-async function inspect(argv: string[]): Promise<number> {
-  const usage = "i3dc inspect <config> [--input 3x32x224x224] [--json]";
+async function inspect(argvIn: string[]): Promise<number> {
+  const usage = "i3dc inspect <config> [--input 3x32x224x224] [--json] [--cfg-options KEY=VALUE...]";
+  const { rest: argv, cfgOptions } = takeCfgOptions(argvIn, usage);
   const { values, positionals } = parseCommand(argv, {
     input: { type: "string" },
     views: { type: "string" },
     json: { type: "boolean" },
   }, usage);
   if (positionals.length !== 1) throw new I3DError("usage", `expected one config (usage: ${usage})`);
-  const config = await resolveConfig(positionals[0]);
+  const config = await resolveConfig(positionals[0], { cfgOptions });
   const input = values.input ? parseInputShape(values.input) : defaultInputShape(config);
   const views = intOption(values.views, "views") ?? 1;
   const report = inspectGraph(buildGraph(config.model, input, views));
@@ -62,9 +64,10 @@ async function inspect(argv: string[]): Promise<number> {
   return 0;
 }
 
-async function build(argv: string[]): Promise<number> {
+async function build(argvIn: string[]): Promise<number> {
   const usage = "i3dc build <config> [--input 3x32x256x256] [--views N] [--backend webgpu|wasm|all] [-o DIR] [--esm] " +
-    "[--checkpoint FILE] [--precision f32|f16] [--gpu-limits default|adapter]";
+    "[--checkpoint FILE] [--precision f32|f16] [--gpu-limits default|adapter] [--cfg-options KEY=VALUE...]";
+  const { rest: argv, cfgOptions } = takeCfgOptions(argvIn, usage);
   const { values, positionals } = parseCommand(argv, {
     input: { type: "string" },
     views: { type: "string" },
@@ -76,7 +79,7 @@ async function build(argv: string[]): Promise<number> {
     "gpu-limits": { type: "string" },
   }, usage);
   if (positionals.length !== 1) throw new I3DError("usage", `expected one config (usage: ${usage})`);
-  const config = await resolveConfig(positionals[0]);
+  const config = await resolveConfig(positionals[0], { cfgOptions });
   const clip = values.input ? parseInputShape(values.input) : defaultInputShape(config);
   const views = intOption(values.views, "views") ?? 1;
   const which = values.backend ?? "all";

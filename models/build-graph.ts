@@ -238,7 +238,8 @@ function basicBlock(
 
 /**
  * mmcv NonLocal3d: g/theta/phi 1x1x1 convs with bias (no norm), optional (1,2,2) max-pool on
- * g and phi, pairwise weights theta^T phi over (t,h,w) positions, y = P g, out = x + BN(conv_out(y)).
+ * g and phi, pairwise weights theta^T phi over (t,h,w) positions, y = P g, out = x + BN(conv_out(y))
+ * (or x + conv_out(y), conv_out with a bias, for norm_cfg=None).
  * In 'gaussian' mode theta is x itself and phi is x (max-pooled when sub_sample).
  */
 function nonLocalBlock(g: GraphBuilder, module: string, x: string, cfg: NonLocalSpec): string {
@@ -278,7 +279,10 @@ function nonLocalBlock(g: GraphBuilder, module: string, x: string, cfg: NonLocal
   }
   let y = g.matmul(`${module}.y`, pairwise, gx); // [N, Nq, inter]
   y = g.reshape(`${module}.y`, g.transpose(`${module}.y`, y, [0, 2, 1]), [n, inter, t, h, w]);
-  y = g.convModule(`${module}.conv_out`, y, c, { kernel: [1, 1, 1] }, cfg.normEps, false);
+  // norm_cfg=None (mmcv's default): ConvModule gives conv_out a bias and no norm
+  y = cfg.normEps === null
+    ? g.conv(`${module}.conv_out.conv`, y, c, { kernel: [1, 1, 1], bias: true })
+    : g.convModule(`${module}.conv_out`, y, c, { kernel: [1, 1, 1] }, cfg.normEps, false);
   return g.add(module, x, y);
 }
 

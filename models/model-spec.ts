@@ -12,8 +12,11 @@ export interface NonLocalSpec {
   useScale: boolean;
   /** inter_channels = max(in_channels // reduction, 1) */
   reduction: number;
-  /** eps of conv_out's BatchNorm3d */
-  normEps: number;
+  /**
+   * eps of conv_out's BatchNorm3d; null for norm_cfg=None (mmcv's NonLocal3d default), where
+   * conv_out is a plain conv with a bias (ConvModule's bias='auto') and no norm
+   */
+  normEps: number | null;
 }
 
 export interface BackboneSpec {

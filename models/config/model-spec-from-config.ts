@@ -100,12 +100,6 @@ export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone
   const withNonLocal = nonLocal.some((stage) => stage.includes(1));
   // Read only when a NonLocal3d is built (otherwise its defaults fill the unused spec).
   const nl = parseAt(NonLocalCfgSchema, withNonLocal ? b.non_local_cfg : {}, `${path}.non_local_cfg`);
-  if (withNonLocal && nl.norm_cfg === null) {
-    throw configError(
-      `${path}.non_local_cfg.norm_cfg`,
-      "is None, which gives conv_out a bias and no BatchNorm; this package needs dict(type='BN3d')",
-    );
-  }
   // Bottleneck3d asserts inflate_style; BasicBlock3d ignores it (its spec value is unused).
   const inflateStyle = ARCH[b.depth].bottleneck
     ? parseAt(INFLATE_STYLE, b.inflate_style, `${path}.inflate_style`)
@@ -139,7 +133,7 @@ export function backboneSpecFromConfig(b: ResNet3dConfig, path = "model.backbone
       subSample: nl.sub_sample,
       useScale: nl.use_scale,
       reduction: nl.reduction,
-      normEps: nl.norm_cfg?.eps ?? 1e-5,
+      normEps: nl.norm_cfg === null ? null : nl.norm_cfg.eps ?? 1e-5,
     },
     normEps: b.norm_cfg.eps,
   };

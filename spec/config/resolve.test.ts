@@ -79,7 +79,7 @@ test("the I3D backbone as ResNet3d builds it", async () => {
     withPool1: true, withPool2: true, style: "pytorch",
     inflate: [[1, 1, 1], [1, 0, 1, 0], [1, 0, 1, 0, 1, 0], [0, 1, 0]], inflateStyle: "3x1x1",
     nonLocal: [[0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0]],
-    nonLocalCfg: { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: 1e-5 },
+    nonLocalCfg: { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: null },
     normEps: 1e-5,
   });
   assert.equal(model.head, { numClasses: 400, inChannels: 2048, spatialType: "avg" });

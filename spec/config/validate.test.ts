@@ -68,8 +68,6 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
     "model.backbone.non_local_cfg.mode:", "'concatenation' is not supported", "got 'concatenation'"],
   ["non-local unknown key", (d) => { d.model.backbone.non_local_cfg.subsample = true; },
     "model.backbone.non_local_cfg.subsample: unknown key (did you mean 'sub_sample'?)"],
-  ["non-local blocks without a norm", (d) => { delete d.model.backbone.non_local_cfg.norm_cfg; },
-    "model.backbone.non_local_cfg.norm_cfg: is None"],
   ["a neck", (d) => { d.model.neck = { type: "TPN" }; }, "model.neck: expected None (this package serves models without a neck), got {'type': 'TPN'}"],
   ["another recognizer", (d) => { d.model.type = "Recognizer2D"; }, "model.type: expected 'Recognizer3D'"],
   ["another backbone", (d) => { d.model.backbone.type = "ResNet3dSlowOnly"; }, "model.backbone.type: expected 'ResNet3d'"],
@@ -202,7 +200,7 @@ test("ResNet3d defaults: a minimal backbone dict", () => {
   assert.is(b.pool1StrideT, 1);
   assert.equal(b.inflate, [[1, 1, 1], [1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [1, 1, 1]]);
   assert.equal(b.nonLocal, [[0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0, 0, 0], [0, 0, 0]]);
-  assert.equal(b.nonLocalCfg, { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: 1e-5 });
+  assert.equal(b.nonLocalCfg, { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: null });
   assert.equal([b.style, b.inflateStyle, b.withPool1, b.withPool2, b.normEps], ["pytorch", "3x1x1", true, true, 1e-5]);
   // the network still builds: 3x3x3-free I3D-style ResNet-50 with every block inflated
   assert.ok(countParams(buildGraph(r.model, [3, 8, 64, 64])) > 0);
