@@ -8,7 +8,8 @@
 // default); --out's extension picks the format (json, pkl/pickle, yaml/yml). One difference, on
 // purpose: without --eval, tools/test.py computes no metrics (and refuses to run without --out
 // either); `i3d test` then computes top_k_accuracy and mean_class_accuracy, the zoo's metrics
-// (none for a multi-class list), so a bare run reports something.
+// (none for a multi-class list), so a bare run reports something. --fuse-conv-bn is accepted and
+// changes nothing: the compiler always folds BatchNorm into the convs (fold-batch-norm).
 
 import process from "node:process";
 import { I3DError } from "../../models/errors.ts";
@@ -26,7 +27,7 @@ import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const TEST_USAGE =
   "i3d test <config> <checkpoint> --ann-file LIST [--data-prefix DIR] [--eval top_k_accuracy mean_class_accuracy ...] " +
-  "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N] [--cfg-options KEY=VALUE...]";
+  "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N] [--fuse-conv-bn] [--cfg-options KEY=VALUE...]";
 
 const METRICS: readonly string[] = ALLOWED_METRICS;
 
@@ -61,6 +62,7 @@ export async function testCommand(argvIn: string[]): Promise<number> {
     "data-prefix": { type: "string" },
     out: { type: "string" },
     "average-clips": { type: "string" },
+    "fuse-conv-bn": { type: "boolean" },
     limit: { type: "string" },
     clips: { type: "string" },
     crops: { type: "string" },

@@ -35,13 +35,13 @@ for (const runtime of ["node", "bun"] as Runtime[]) {
   });
 }
 
-test("node: i3d test --cfg-options data.test.data_prefix stands in for --data-prefix", async () => {
+test("node: i3d test --cfg-options data.test.data_prefix stands in for --data-prefix; --fuse-conv-bn is taken", async () => {
   const dir = mkdtempSync(join(tmpdir(), "i3d-cfg-options-"));
   try {
     copyFileSync(`${MEDIA}demo.mp4`, join(dir, "a.mp4"));
     writeFileSync(join(dir, "list.txt"), "a.mp4 356\n");
     const r = await runCli("node", "i3d", ["test", CONFIG, CHECKPOINT, "--ann-file", join(dir, "list.txt"), "--clips", "1", "--crops", "1",
-      "--backend", "wasm", "--cfg-options", `data.test.data_prefix=${dir}`, "--eval", "top_k_accuracy"]);
+      "--backend", "wasm", "--fuse-conv-bn", "--cfg-options", `data.test.data_prefix=${dir}`, "--eval", "top_k_accuracy"]);
     assert.is(r.code, 0, r.stderr);
     assert.match(r.stdout, /^top1_acc: 1\.0000$/m);
   } finally {
