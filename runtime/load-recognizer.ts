@@ -3,6 +3,7 @@
 
 import type { CfgOptions } from "../models/config/cfg-options.ts";
 import { resolveConfig, type ResolvedConfig } from "../models/config/resolve.ts";
+import { I3DError } from "../models/errors.ts";
 import { resolveCheckpoint } from "./download/checkpoint-source.ts";
 import type { ProgressSink } from "./download/progress-bar.ts";
 import { Recognizer, type RecognizerOptions } from "./recognizer.ts";
@@ -23,6 +24,10 @@ export interface LoadRecognizerOptions extends Omit<RecognizerOptions, "config" 
 
 /** Resolves the config and checkpoint (downloading a zoo checkpoint if needed) and loads the model. */
 export async function loadRecognizer(options: LoadRecognizerOptions = {}): Promise<Recognizer> {
+  if (typeof options.config === "object" && options.cfgOptions?.length) {
+    // a resolved config is past the point where MMAction2 merges them
+    throw new I3DError("usage", "cfgOptions apply to a config given by name or file; for a resolved config, merge them into its dict (mergeCfgOptions) and resolve again");
+  }
   const config = typeof options.config === "object" ? options.config : await resolveConfig(options.config ?? DEFAULT_CONFIG, { cfgOptions: options.cfgOptions });
   const checkpointPath = await resolveCheckpoint(options.checkpoint, config.checkpoints[0]?.url, {
     progress: options.progress ?? false,

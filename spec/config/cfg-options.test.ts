@@ -8,6 +8,7 @@ import { mergeCfgOptions, parseCfgOptions } from "../../models/config/cfg-option
 import type { PyDict } from "../../models/config/py-parser.ts";
 import { resolveConfig } from "../../models/config/resolve.ts";
 import { I3DError } from "../../models/errors.ts";
+import { loadRecognizer } from "../../runtime/load-recognizer.ts";
 
 const test = suite("config/cfg-options");
 
@@ -86,6 +87,12 @@ test("resolveConfig merges them before validating: the zoo's pipeline, test_cfg,
     () => assert.unreachable("accepted"),
     (e) => assert.ok(e instanceof I3DError && e.kind === "config" && /model\.cls_head\.num_classes/.test(e.message), String(e)),
   );
+});
+
+test("loadRecognizer: cfgOptions with an already resolved config are refused, not dropped", async () => {
+  const config = await resolveConfig("i3d_r50_video_32x2x1_100e_kinetics400_rgb");
+  const e = await loadRecognizer({ config, cfgOptions: [["model.test_cfg.average_clips", "score"]] }).catch((x) => x);
+  assert.ok(e instanceof I3DError && /cfgOptions apply to a config given by name or file/.test(e.message), String(e));
 });
 
 test.run();
