@@ -96,11 +96,11 @@ function loadSaved(path: string): FuzzInput[] {
 }
 
 function table(stats: TargetStats[]): string {
-  const head = "target        inputs      OK  EXPECTED   BUG  known  metamorphic  inputs/s  slowest";
+  const head = "target        inputs      OK  EXPECTED   BUG  known  metamorphic  inputs/s  slowest (input)";
   const rows = stats.map((s) => [
     s.target.padEnd(12), String(s.inputs).padStart(8), String(s.ok).padStart(7), String(s.expected).padStart(9),
     String(s.bugs).padStart(5), String(s.known).padStart(6), String(s.rewrites).padStart(12),
-    (s.inputs / Math.max(s.seconds, 0.001)).toFixed(0).padStart(9), `${Math.round(s.slowestMs)} ms`.padStart(8),
+    (s.inputs / Math.max(s.seconds, 0.001)).toFixed(0).padStart(9), `${Math.round(s.slowestMs)} ms`.padStart(8), `(#${s.slowestIndex})`,
   ].join(" "));
   return [head, ...rows].join("\n");
 }

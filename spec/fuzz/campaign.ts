@@ -41,6 +41,8 @@ export interface TargetStats {
   /** I3DError kinds of the EXPECTED outcomes */
   byErrorKind: Record<string, number>;
   slowestMs: number;
+  /** the slowest input's index (replay it with tools/fuzz.ts --index) */
+  slowestIndex: number;
   seconds: number;
 }
 
@@ -169,13 +171,13 @@ class WorkerHost {
 }
 
 function emptyStats(target: TargetName): TargetStats {
-  return { target, inputs: 0, ok: 0, expected: 0, bugs: 0, known: 0, rewrites: 0, byBugKind: {}, byErrorKind: {}, slowestMs: 0, seconds: 0 };
+  return { target, inputs: 0, ok: 0, expected: 0, bugs: 0, known: 0, rewrites: 0, byBugKind: {}, byErrorKind: {}, slowestMs: 0, slowestIndex: -1, seconds: 0 };
 }
 
-function count(stats: TargetStats, outcome: Outcome, rewrite: boolean, known: boolean): void {
+function count(stats: TargetStats, index: number, outcome: Outcome, rewrite: boolean, known: boolean): void {
   stats.inputs++;
   if (rewrite) stats.rewrites++;
-  stats.slowestMs = Math.max(stats.slowestMs, outcome.ms);
+  if (outcome.ms > stats.slowestMs) [stats.slowestMs, stats.slowestIndex] = [outcome.ms, index];
   if (outcome.verdict === "OK") stats.ok++;
   else if (outcome.verdict === "EXPECTED") {
     stats.expected++;
@@ -216,7 +218,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ stats: Ta
       while (next < end && Date.now() < deadline) {
         const r = await host.run({ type: "fuzz", target, seed: options.seed, from: next, count: end - next, deadline, boundMs }, boundMs, (m) => {
           const known = m.outcome.verdict === "BUG" && report({ target, index: m.index, seed: options.seed, outcome: m.outcome, input: m.input! });
-          count(stats, m.outcome, m.rewrite, known);
+          count(stats, m.index, m.outcome, m.rewrite, known);
         });
         if (r.ended === "idle") {
           next = r.next;
@@ -225,7 +227,7 @@ export async function runCampaign(options: CampaignOptions): Promise<{ stats: Ta
         if (r.at < 0) throw new Error(`fuzz worker failed outside any input: ${r.detail}`);
         const input = generate(target, options.seed, r.at);
         const outcome = failureOutcome(r.ended, r.detail, boundMs);
-        count(stats, outcome, input.sameAsSeed !== undefined, report({ target, index: r.at, seed: options.seed, outcome, input }));
+        count(stats, r.at, outcome, input.sameAsSeed !== undefined, report({ target, index: r.at, seed: options.seed, outcome, input }));
         next = r.at + 1;
       }
       stats.seconds = (Date.now() - started) / 1000;
