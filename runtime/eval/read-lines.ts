@@ -54,9 +54,12 @@ export async function* readLines(file: string, opts: ReadLinesOptions = {}): Asy
         const breaks = bad < 0 ? 0 : (loose.slice(0, bad).match(/\r\n|\r|\n/g)?.length ?? 0);
         throw new I3DError("input", `${file}:${lineNo + 1 + breaks}: not UTF-8 text`, { cause: e });
       }
+      // pending holds no line break but perhaps a trailing "\r": scan only from there on, so a
+      // long line read in small chunks costs linear, not quadratic, time
+      const breaks = /\r\n|\r|\n/g;
+      breaks.lastIndex = Math.max(0, pending.length - 1);
       pending += text;
       let start = 0;
-      const breaks = /\r\n|\r|\n/g;
       for (let m = breaks.exec(pending); m; m = breaks.exec(pending)) {
         // "\r" as the last character may be the first half of a "\r\n" split across chunks
         if (m[0] === "\r" && m.index === pending.length - 1 && !eof) break;

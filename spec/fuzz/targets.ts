@@ -468,7 +468,12 @@ const annotations: Target = {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, input.name);
     writeFileSync(file, input.bytes);
-    const options = input.options as unknown as AnnotationOptions;
+    const given = input.options as unknown as AnnotationOptions;
+    // tiny read sizes cross every chunk boundary, but each read costs ~50 us: on an input that
+    // later mutations grew to tens of KiB, 1-byte reads alone took the hang bound (a false
+    // hang); cap the reads at ~16 Ki, the chunks staying tiny next to the file
+    const options = given.chunkBytes === undefined ? given
+      : { ...given, chunkBytes: Math.max(given.chunkBytes, Math.ceil(input.bytes.length / 16384)) };
     const items = await loadAnnotations(file, options);
     const lines = dec.decode(input.bytes).split(/\r\n|\r|\n/).length;
     if (!input.name.endsWith(".json") && items.length > lines) fail(`${items.length} items from ${lines} lines`);
