@@ -60,10 +60,15 @@ async function prepareNpy(path: string): Promise<PreparedInput> {
 
 export async function openSource(path: string, config: ResolvedConfig, decoder?: DecoderChoice): Promise<FrameSource> {
   const ds = config.testDataset as { filename_tmpl?: string; start_index?: number };
+  // A rawframes folder's layout comes from data.test as written, with RawframeDataset's defaults
+  // whatever the dataset type, as inference_recognizer reads it (cfg.data.test.get('start_index',
+  // 1)): under a VideoDataset config (the default model) frames still start at img_00001.jpg, not
+  // at VideoDataset's own start_index default of 0. (Video files start at 0 either way.)
+  const written = ((config.dict.data as { test?: Record<string, unknown> } | undefined)?.test) ?? {};
   return await openVideo(path, {
     decoder,
     filenameTmpl: ds.filename_tmpl,
-    startIndex: ds.start_index,
+    startIndex: Object.hasOwn(written, "start_index") ? ds.start_index : 1,
   });
 }
 

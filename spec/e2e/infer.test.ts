@@ -231,6 +231,20 @@ test("node, rawframes, wasm: non-local dot_product, --average-clips none", async
   report.push(`     rawframes NL dot_product --average-clips none: logits ${d.toExponential(1)} (tol ${c.tol.logits.toExponential(1)})`);
 });
 
+test("bun: a rawframes folder under the video config reads img_00001.jpg on, as inference_recognizer does", async () => {
+  // inference_recognizer takes start_index from data.test as written, default 1: a VideoDataset
+  // config's own default (0) would ask for img_00000.jpg
+  const raw = loadCase("rawframes-clips1-i3d_r50");
+  const r = await infer("bun", "rawframes under the video config", [
+    `${MEDIA}${raw.media}`, "--config", configPath(raw).replace(/_rawframes\.json$/, "_video.json"), "--checkpoint", checkpoint("i3d_r50"),
+    "--clips", "1", "--backend", "wasm", "--json",
+  ]);
+  assert.is(r.code, 0, r.stderr);
+  const [got] = jsonLines(r.stdout);
+  assert.ok(got.config.endsWith("_video"), got.config);
+  checkAgainst(got, raw, "rawframes under the video config");
+});
+
 test("node: several inputs in one call (rawframes, a .npy tensor, a missing file)", async () => {
   const raw = loadCase("rawframes-clips1-i3d_r50");
   const golden = loadGolden("i3d_r50");
