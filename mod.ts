@@ -9,7 +9,7 @@
 // its reference interpreter, the compiler, the backends, the test pipeline and evaluation.
 
 export { I3DError, type I3DErrorKind, isI3DError } from "./models/errors.ts";
-export { resolveConfig, type ResolvedConfig, zooNames } from "./models/config/resolve.ts";
+export { resolveConfig, resolveConfigDict, type ResolvedConfig, zooNames } from "./models/config/resolve.ts";
 export { type CfgOptions, mergeCfgOptions, parseCfgOptions } from "./models/config/cfg-options.ts";
 export { ZOO, type ZooCheckpoint, type ZooEntry } from "./models/zoo.ts";
 export type { ModelSpec } from "./models/model-spec.ts";

@@ -26,7 +26,7 @@ export interface LoadRecognizerOptions extends Omit<RecognizerOptions, "config" 
 export async function loadRecognizer(options: LoadRecognizerOptions = {}): Promise<Recognizer> {
   if (typeof options.config === "object" && options.cfgOptions?.length) {
     // a resolved config is past the point where MMAction2 merges them
-    throw new I3DError("usage", "cfgOptions apply to a config given by name or file; for a resolved config, merge them into its dict (mergeCfgOptions) and resolve again");
+    throw new I3DError("usage", "cfgOptions apply to a config given by name or file; for a resolved config, merge them into its dict (mergeCfgOptions) and resolve that (resolveConfigDict)");
   }
   const config = typeof options.config === "object" ? options.config : await resolveConfig(options.config ?? DEFAULT_CONFIG, { cfgOptions: options.cfgOptions });
   const checkpointPath = await resolveCheckpoint(options.checkpoint, config.checkpoints[0]?.url, {
