@@ -20,6 +20,12 @@ export interface PrepareOptions {
   crops?: 1 | 3;
   decoder?: DecoderChoice;
   onProgress?: (p: { framesDone: number; framesTotal: number }) => void;
+  /**
+   * The dataset's start_index, added to the sampled frame indices (default: the source's own: 0
+   * for a video file, the folder's first frame number for rawframes). `i3d test` passes its
+   * dataset's, as MMAction2 does even for a VideoDataset given start_index explicitly.
+   */
+  startIndex?: number;
 }
 
 export interface PreparedInput {
@@ -85,7 +91,7 @@ function pipelineMeta(source: FrameSource, frameIndices: number[][], start: numb
 export async function runPipeline(source: FrameSource, config: ResolvedConfig, opts: PrepareOptions): Promise<PreparedInput> {
   const start = performance.now();
   const result = await runTestPipeline(config.testPipeline as readonly PipelineStep[], source, {
-    numClips: opts.clips, crops: opts.crops, onProgress: opts.onProgress,
+    numClips: opts.clips, crops: opts.crops, onProgress: opts.onProgress, startIndex: opts.startIndex,
   });
   return { input: result.input, shape: result.shape, ...pipelineMeta(source, result.frameIndices, start) };
 }
@@ -94,7 +100,7 @@ export async function runPipeline(source: FrameSource, config: ResolvedConfig, o
 export async function runPipelineBytes(source: FrameSource, config: ResolvedConfig, opts: PrepareOptions): Promise<PreparedBytes> {
   const start = performance.now();
   const result = await runTestPipelineBytes(config.testPipeline as readonly PipelineStep[], source, {
-    numClips: opts.clips, crops: opts.crops, onProgress: opts.onProgress,
+    numClips: opts.clips, crops: opts.crops, onProgress: opts.onProgress, startIndex: opts.startIndex,
   });
   return {
     bytes: result.bytes, normalize: result.normalize, shape: result.shape,

@@ -125,7 +125,9 @@ export async function testCommand(argvIn: string[]): Promise<number> {
           filenameTmpl: item.filenameTmpl,
         });
         try {
-          const opts = { clips, crops: crops as 1 | 3 | undefined };
+          // the dataset's start_index is added to the sampled indices for videos too (VideoDataset
+          // passes it on to SampleFrames as RawframeDataset does), not only for rawframes
+          const opts = { clips, crops: crops as 1 | 3 | undefined, startIndex: item.startIndex };
           // WebGPU takes the frames as bytes and normalises them on the GPU
           return recognizer.backend === "webgpu" ? await runPipelineBytes(source, config, opts) : await runPipeline(source, config, opts);
         } finally {

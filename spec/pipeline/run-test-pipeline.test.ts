@@ -4,7 +4,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { I3DError } from "../../models/errors.ts";
+import { resolveConfig } from "../../models/config/resolve.ts";
 import { runTestPipeline } from "../../runtime/pipeline/run-test-pipeline.ts";
+import { runPipeline } from "../../runtime/prepare-input.ts";
 import type { PipelineStep } from "../../runtime/pipeline/steps.ts";
 import type { DecodedFrame, FrameSource } from "../../runtime/video/frame-source.ts";
 
@@ -130,6 +132,21 @@ test("plan errors are config errors that name the step", async () => {
     assert.ok(e instanceof I3DError, `${JSON.stringify(steps)} should fail`);
     assert.match((e as Error).message, re);
     assert.not.match((e as Error).message, /\n/);
+  }
+});
+
+test("runPipeline adds a dataset start_index to a video's sampled indices when given (i3d test), else the source's", async () => {
+  const config = await resolveConfig("i3d_r50_video_32x2x1_100e_kinetics400_rgb");
+  const plain = await runPipeline(syntheticSource(100, 20, 16).source, config, { clips: 2, crops: 1 });
+  const shifted = await runPipeline(syntheticSource(100, 20, 16).source, config, { clips: 2, crops: 1, startIndex: 1 });
+  assert.equal(shifted.frameIndices, plain.frameIndices!.map((clip) => clip.map((i) => i + 1)));
+  // the synthetic frames carry their index in red, constant over the frame: after Normalize the
+  // red value of view v, slot t is (index - 123.675) / 58.395
+  for (const r of [plain, shifted]) {
+    for (const [v, t] of [[0, 0], [1, 5]]) {
+      const want = (r.frameIndices![v][t] - 123.675) / 58.395;
+      assert.ok(Math.abs(at(r.input, r.shape, v, 0, t, 7, 9) - want) < 1e-5, `view ${v} slot ${t}`);
+    }
   }
 });
 
