@@ -230,7 +230,10 @@ export function parseAt<S extends z.ZodType>(schema: S, value: unknown, path: st
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issues = [...result.error.issues] as Issue[];
-  issues.sort((a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"));
+  // a wrong `type` first (the other keys are unknown because the layer is another one: GN's
+  // num_groups), then unknown keys (a typo explains the errors it causes), then the rest
+  const rank = (i: Issue) => (i.path.at(-1) === "type" ? 2 : i.code === "unrecognized_keys" ? 1 : 0);
+  issues.sort((a, b) => rank(b) - rank(a));
   // Key names at a path, for "did you mean": walk the schema's object shapes along the path.
   const known = (segments: PropertyKey[]): string[] => {
     let s: unknown = schema;

@@ -78,8 +78,10 @@ export const ConvCfgSchema = z.strictObject({
   type: only("Conv3d", "this package runs Conv3d convolutions only"),
 });
 
+// SyncBN is BatchNorm3d at test time (model.eval(): no statistics to synchronise, the same
+// running-stat arithmetic and state_dict keys), so configs trained with it run as they are.
 export const NormCfgSchema = z.strictObject({
-  type: only("BN3d", "this package runs BatchNorm3d (BN3d) only"),
+  type: z.enum(["BN3d", "SyncBN"], { error: "expected 'BN3d' or 'SyncBN' (this package runs batch norm only, folded into the convs)" }),
   requires_grad: z.boolean().default(true),
   eps: z.number().positive().default(1e-5),
   momentum: z.number().nullable().default(0.1),

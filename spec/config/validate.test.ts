@@ -60,8 +60,8 @@ const cases: [string, (d: Dict) => void, ...string[]][] = [
   ["frozen_stages beyond the stages", (d) => { d.model.backbone.frozen_stages = 5; }, "model.backbone.frozen_stages: is 5"],
   ["conv other than Conv3d", (d) => { d.model.backbone.conv_cfg = { type: "Conv2plus1d" }; },
     "model.backbone.conv_cfg.type: expected 'Conv3d' (this package runs Conv3d convolutions only), got 'Conv2plus1d'"],
-  ["norm other than BN3d", (d) => { d.model.backbone.norm_cfg = { type: "SyncBN", requires_grad: true }; },
-    "model.backbone.norm_cfg.type: expected 'BN3d'", "got 'SyncBN'"],
+  ["norm other than batch norm", (d) => { d.model.backbone.norm_cfg = { type: "GN", num_groups: 32 }; },
+    "model.backbone.norm_cfg.type: expected 'BN3d' or 'SyncBN'", "got 'GN'"],
   ["activation other than ReLU", (d) => { d.model.backbone.act_cfg = { type: "LeakyReLU" }; },
     "model.backbone.act_cfg.type: expected 'ReLU'"],
   ["non-local concatenation", (d) => { d.model.backbone.non_local_cfg.mode = "concatenation"; },
@@ -218,6 +218,15 @@ test("_ntuple semantics: an int means every stage, per-stage ints mean every blo
   assert.equal(b.nonLocal, [[0, 0, 0], [0, 1, 0, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0]]);
   assert.equal(b.nonLocalCfg, { mode: "embedded_gaussian", subSample: false, useScale: true, reduction: 2, normEps: 1e-3 });
   assert.is(b.normEps, 2e-5);
+});
+
+test("SyncBN (backbone and non-local conv_out) is BatchNorm3d at test time: the same spec as BN3d", () => {
+  const bn = resolveWith(() => {}, "i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb");
+  const sync = resolveWith((d) => {
+    d.model.backbone.norm_cfg = { type: "SyncBN", requires_grad: true };
+    d.model.backbone.non_local_cfg.norm_cfg = { type: "SyncBN", requires_grad: true };
+  }, "i3d_nl_embedded_gaussian_r50_32x2x1_100e_kinetics400_rgb");
+  assert.equal(sync.model, bn.model);
 });
 
 test("non_local_cfg is read only when a block has a non-local, as NonLocal3d is built only then", () => {
