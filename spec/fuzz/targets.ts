@@ -14,6 +14,7 @@ import { loadPickle } from "../../models/checkpoint/pickle.ts";
 import { toPlainData } from "../../models/checkpoint/plain-data.ts";
 import { parseCheckpoint } from "../../models/checkpoint/pth-reader.ts";
 import { readSafetensors } from "../../models/checkpoint/safetensors.ts";
+import { parseCfgOptions } from "../../models/config/cfg-options.ts";
 import { parsePyConfig } from "../../models/config/py-parser.ts";
 import { resolveConfig } from "../../models/config/resolve.ts";
 import type { Graph } from "../../models/graph.ts";
@@ -305,6 +306,20 @@ function listFiles(dir: string): string[] {
 /** the config a mutated base file is resolved through */
 const entryFor = (rel: string) => (rel.startsWith("mini/_base_/") ? "mini/i3d_r50_rawframes.py" : rel);
 
+// --cfg-options words: key paths through the configs' own keys, list indices (in range and not),
+// prototype names and `_delete_`, with DictAction values of every kind
+const CFG_KEYS = ["model", "backbone", "cls_head", "test_cfg", "data", "test", "pipeline", "0", "1", "2", "7", "99",
+  "num_clips", "type", "__proto__", "constructor", "_delete_", "", "depth", "inflate", "non_local", "non_local_cfg",
+  "norm_cfg", "average_clips", "crop_size", "scale", "start_index", "x"];
+const CFG_VALUES = ["1", "0", "-1", "1.5", "None", "True", "abc", "(1,2)", "[1,[2]]", "[]", "()", "'q'", "[(", "nan", "inf",
+  "1e400", "score", "(-1,256)", "BN3d", "SyncBN", "2**31", "(1,1,1)"];
+
+function withCfgOptions(input: FuzzInput, rng: Rng): FuzzInput {
+  const word = () => `${Array.from({ length: 1 + rng.int(5) }, () => rng.pick(CFG_KEYS)).join(".")}=${rng.pick(CFG_VALUES)}`;
+  const words = [...((input.options?.cfgOptions ?? []) as string[]), ...Array.from({ length: 1 + rng.int(3) }, word)];
+  return step(input, input.bytes, `cfg-options ${words.join(" ")}`, { ...input.options, cfgOptions: words });
+}
+
 const config: Target = {
   name: "config",
   seeds: memo(() =>
@@ -313,6 +328,7 @@ const config: Target = {
       .filter((rel) => /\.(py|json)$/.test(rel) && !rel.startsWith("mini-expected/") && !rel.endsWith(".expected.json"))
       .map((rel): FuzzInput => ({ target: "config", name: rel, bytes: read(`configs/${rel}`), options: { entry: entryFor(rel) }, how: `seed ${rel}` }))),
   mutate(input, rng, seeds) {
+    if (rng.chance(0.1)) return withCfgOptions(input, rng);
     const text = dec.decode(input.bytes);
     if (input.name.endsWith(".py") && rng.chance(0.8)) {
       const m = mutatePy(text, rng);
@@ -378,7 +394,8 @@ const config: Target = {
     writeFileSync(file, input.bytes);
     try {
       if (input.name.endsWith(".py")) parsePyConfig(dec.decode(input.bytes), input.name);
-      const resolved = await resolveConfig(join(root, String(input.options?.entry ?? input.name)));
+      const words = input.options?.cfgOptions as string[] | undefined;
+      const resolved = await resolveConfig(join(root, String(input.options?.entry ?? input.name)), { cfgOptions: words && parseCfgOptions(words) });
       // a config that resolves must also build its graph (or say why not, as an I3DError)
       const model = resolved.model;
       buildGraph(model, [model.backbone.inChannels, 8, 32, 32]);
