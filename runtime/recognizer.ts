@@ -20,7 +20,7 @@ import type { WeightMap } from "../models/tensor.ts";
 import { averageClips, meanOverViews, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
-import { localInput, namingUrl } from "./download/fetch-input.ts";
+import { withLocalInput } from "./download/fetch-input.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
 import { normalizeBytes } from "./pipeline/normalize.ts";
 import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
@@ -321,17 +321,12 @@ export class Recognizer {
    * classifyPrepared).
    */
   async classify(path: string, opts: ClassifyOptions = {}): Promise<VideoClassification> {
-    const local = await localInput(path, { progress: false });
-    try {
-      const prepared = await this.prepare(local.path, opts);
+    return await withLocalInput(path, async (local) => {
+      const prepared = await this.prepare(local, opts);
       const result = await this.classifyPrepared(prepared, opts);
       const { input: _tensor, bytes: _bytes, normalize: _normalize, ...rest } = prepared as PreparedInput & PreparedBytes;
       return { ...result, input: path, prepared: rest };
-    } catch (e) {
-      throw namingUrl(e, local.path, path);
-    } finally {
-      await local.dispose();
-    }
+    }, { progress: false });
   }
 
   async dispose(): Promise<void> {

@@ -6,7 +6,7 @@ import process from "node:process";
 import { encodeNpy } from "../../models/npy.ts";
 import { I3DError } from "../../models/errors.ts";
 import type { AverageClips } from "../../models/model-spec.ts";
-import { inputFileName, isUrlInput, type LocalInput, localInput, namingUrl } from "../download/fetch-input.ts";
+import { inputFileName, isUrlInput, withLocalInput } from "../download/fetch-input.ts";
 import { createProgressBar } from "../download/progress-bar.ts";
 import { type PreparedInput, prepareWindows } from "../prepare-input.ts";
 import type { Classification, Recognizer } from "../recognizer.ts";
@@ -139,35 +139,31 @@ export async function inferCommand(argvIn: string[]): Promise<number> {
         }
         process.stdout.write(values.json ? `${JSON.stringify(toJson(report, recognizer))}\n` : `${toText(report, recognizer)}\n`);
       };
-      let local: LocalInput | undefined;
       try {
         // a URL is downloaded first (as inference_recognizer takes one); reports still name the URL
-        local = await localInput(input);
-        const path = local.path;
-        if (windowSeconds !== undefined) {
-          for await (const w of prepareWindows(path, recognizer.config, windowSeconds, strideSeconds!, prepareOpts)) {
-            const result = await recognizer.classifyTensor(w.input, w.shape, { topk, averageClips });
-            await emit({
-              input, prepared: w, result,
-              window: { start: round(w.window.start), end: round(w.window.end), first_frame: w.window.firstFrame, frames: w.window.frames },
-            });
+        await withLocalInput(input, async (path) => {
+          if (windowSeconds !== undefined) {
+            for await (const w of prepareWindows(path, recognizer.config, windowSeconds, strideSeconds!, prepareOpts)) {
+              const result = await recognizer.classifyTensor(w.input, w.shape, { topk, averageClips });
+              await emit({
+                input, prepared: w, result,
+                window: { start: round(w.window.start), end: round(w.window.end), first_frame: w.window.firstFrame, frames: w.window.frames },
+              });
+            }
+          } else {
+            // raw frame bytes on WebGPU (normalised on the GPU), float32 otherwise
+            const prepared = await recognizer.prepare(path, prepareOpts);
+            if (started) frames.done();
+            const result = await recognizer.classifyPrepared(prepared, { topk, averageClips });
+            await emit({ input, prepared, result });
           }
-        } else {
-          // raw frame bytes on WebGPU (normalised on the GPU), float32 otherwise
-          const prepared = await recognizer.prepare(path, prepareOpts);
-          if (started) frames.done();
-          const result = await recognizer.classifyPrepared(prepared, { topk, averageClips });
-          await emit({ input, prepared, result });
-        }
-      } catch (caught) {
+        });
+      } catch (e) {
         if (started) frames.done();
-        const e = local ? namingUrl(caught, local.path, input) : caught;
         // one bad input among many is reported and the rest still run; alone, it is the error
         if (positionals.length === 1 || !(e instanceof I3DError)) throw e;
         process.stderr.write(e.message.includes(input) ? `error: ${e.message}\n` : `error: ${input}: ${e.message}\n`);
         failures++;
-      } finally {
-        await local?.dispose();
       }
     }
     return failures > 0 ? 1 : 0;

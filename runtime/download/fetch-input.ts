@@ -27,28 +27,23 @@ export function inputFileName(input: string): string {
   }
 }
 
-export interface LocalInput {
-  /** a path the decoders can open */
-  path: string;
-  /** removes what was downloaded (nothing for a local path) */
-  dispose(): Promise<void>;
-}
-
-/** A local path as it is; an http(s) URL downloaded into a fresh temporary folder. */
-export async function localInput(input: string, opts: Omit<FetchCheckpointOptions, "cacheDir" | "sha256Prefix"> = {}): Promise<LocalInput> {
-  if (!isUrlInput(input)) return { path: input, dispose: async () => {} };
+/**
+ * `use(path)` on a local path as it is, or on an http(s) URL downloaded into a fresh temporary
+ * folder that is removed afterwards; errors from `use` name the URL, not the temporary path.
+ */
+export async function withLocalInput<T>(
+  input: string, use: (path: string) => Promise<T>, opts: Omit<FetchCheckpointOptions, "cacheDir" | "sha256Prefix"> = {},
+): Promise<T> {
+  if (!isUrlInput(input)) return await use(input);
   const dir = await mkdtemp(join(tmpdir(), "i3d-input-"));
-  const dispose = () => rm(dir, { recursive: true, force: true });
   try {
-    return { path: await fetchCheckpoint(input, { ...opts, cacheDir: dir }), dispose };
-  } catch (e) {
-    await dispose();
-    throw e;
+    const path = await fetchCheckpoint(input, { ...opts, cacheDir: dir });
+    try {
+      return await use(path);
+    } catch (e) {
+      throw e instanceof I3DError && e.message.includes(path) ? new I3DError(e.kind, e.message.replaceAll(path, input), { cause: e }) : e;
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** `e` with the temporary path in its message replaced by the URL the user gave. */
-export function namingUrl(e: unknown, local: string, url: string): unknown {
-  if (!(e instanceof I3DError) || local === url || !e.message.includes(local)) return e;
-  return new I3DError(e.kind, e.message.replaceAll(local, url), { cause: e });
 }
