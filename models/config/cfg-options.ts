@@ -9,7 +9,7 @@
 import { printable } from "../checkpoint/printable.ts";
 import { I3DError } from "../errors.ts";
 import { type DictValue, parseDictValue } from "./dict-action.ts";
-import { DELETE_KEY, truthy } from "./load-config.ts";
+import { DELETE_KEY, pyTypeName, truthy } from "./load-config.ts";
 import { isPyDict, type PyDict, type PyValue, setOwn } from "./py-parser.ts";
 
 export type CfgOptions = ReadonlyArray<readonly [key: string, value: PyValue]>;
@@ -37,12 +37,8 @@ export function parseCfgOptions(words: readonly string[]): CfgOptions {
 
 /** "an int", "a str", "None" */
 function pyType(v: PyValue): string {
-  if (v === null) return "None";
-  if (Array.isArray(v)) return "a list";
-  if (isPyDict(v)) return "a dict";
-  if (typeof v === "boolean") return "a bool";
-  if (typeof v === "string") return "a str";
-  return Number.isInteger(v) ? "an int" : "a float";
+  const name = pyTypeName(v);
+  return name === "None" ? name : `${/^[aeiou]/.test(name) ? "an" : "a"} ${name}`;
 }
 
 /** Config._merge_a_into_b(a, b, allow_list_keys=True): a new dict or list, `b` untouched. */

@@ -74,7 +74,8 @@ export function truthy(v: PyValue | undefined): boolean {
   return true;
 }
 
-function pyTypeName(v: PyValue): string {
+/** Python's type name of a config value: None, list, str, bool, int, float, dict */
+export function pyTypeName(v: PyValue): string {
   if (v === null) return "None";
   if (Array.isArray(v)) return "list";
   if (typeof v === "string") return "str";

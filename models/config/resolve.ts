@@ -9,7 +9,7 @@ import type { ModelSpec } from "../model-spec.ts";
 import { closest, configError, parseAt, shown } from "./issues.ts";
 import { type CfgOptions, mergeCfgOptions } from "./cfg-options.ts";
 import { loadConfigFile } from "./load-config.ts";
-import { deepCopy } from "./py-parser.ts";
+import { deepCopy, type PyDict } from "./py-parser.ts";
 import { effectiveTestCfg, modelSpecFromConfig } from "./model-spec-from-config.ts";
 import { Recognizer3DSchema, TestCfgSchema, type PipelineStep, type TestCfgConfig, type TestDatasetConfig } from "./schema.ts";
 import { parseTestData } from "./test-pipeline.ts";
@@ -79,11 +79,10 @@ function looksLikePath(spec: string): boolean {
  */
 export async function resolveConfig(spec: string, opts: { cfgOptions?: CfgOptions } = {}): Promise<ResolvedConfig> {
   // --cfg-options: merged right after loading, as tools/test.py and demo.py do
-  const withOptions = <T extends Record<string, unknown>>(dict: T) =>
-    opts.cfgOptions?.length ? mergeCfgOptions(dict as never, opts.cfgOptions) as T : dict;
+  const withOptions = (dict: PyDict): PyDict => opts.cfgOptions?.length ? mergeCfgOptions(dict, opts.cfgOptions) : dict;
   const entry = findZooEntry(spec);
   if (entry) {
-    return resolveConfigDict(withOptions(deepCopy(entry.config) as Record<string, unknown>), {
+    return resolveConfigDict(withOptions(deepCopy(entry.config) as PyDict), {
       name: entry.name, source: "zoo", checkpoints: entry.checkpoints.map((c) => ({ ...c })),
     });
   }

@@ -31,8 +31,6 @@ export const TEST_USAGE =
 
 const METRICS: readonly string[] = ALLOWED_METRICS;
 
-/** argparse's nargs='+': the words after `flag` up to the next flag (`flag=value`: that value
- * alone); a repeated flag, the last wins */
 /** --eval and --eval-options (or its deprecated name --options) as tools/test.py merges them */
 function takeEval(argvIn: string[]): { rest: string[]; metrics: string[] | undefined; topk: number[] | undefined } {
   const { rest: afterEval, words: evalWords } = takeWords(argvIn, "--eval", TEST_USAGE);

@@ -165,7 +165,8 @@ function jpegPlanesToRgb(raw: Uint8Array, w: number, h: number, shiftW: number, 
 }
 
 export async function openRawframes(dir: string, opts: RawframeOptions = {}): Promise<FrameSource> {
-  const template = parseFilenameTemplate(opts.filenameTmpl ?? "img_{:05}.jpg");
+  const tmpl = opts.filenameTmpl ?? "img_{:05}.jpg";
+  const template = parseFilenameTemplate(tmpl);
   const startIndex = opts.startIndex ?? 1;
   if (!Number.isInteger(startIndex) || startIndex < 0) throw new I3DError("config", `start_index must be a non-negative integer, got ${startIndex}`);
   let total = opts.totalFrames;
@@ -176,7 +177,7 @@ export async function openRawframes(dir: string, opts: RawframeOptions = {}): Pr
     } catch (e) {
       throw new I3DError("video", `${dir}: cannot list the folder (${(e as { code?: string }).code ?? String(e)})`);
     }
-    total = countTemplateFiles(opts.filenameTmpl ?? "img_{:05}.jpg", names);
+    total = countTemplateFiles(tmpl, names);
   }
   if (!Number.isInteger(total) || total < 1) {
     throw new I3DError("video", `${dir}: no frames named like ${formatFilename(template, startIndex)}`);
