@@ -32,6 +32,7 @@ export { type Classification, type ClassifyOptions, Recognizer, type RecognizerO
 export { averageClips, topK } from "./runtime/average-clips.ts";
 export { prepareInput } from "./runtime/prepare-input.ts";
 export { openVideo } from "./runtime/video/open-video.ts";
+export { arrayFrameSource, type FramesArray } from "./runtime/video/array-frame-source.ts";
 export { runTestPipeline } from "./runtime/pipeline/run-test-pipeline.ts";
 export { fetchCheckpoint } from "./runtime/download/fetch-checkpoint.ts";
 export { loadAnnotations } from "./runtime/eval/annotations.ts";

@@ -1,17 +1,19 @@
-// From what the user named to the model's input: a video file or a rawframes folder goes
-// through the config's test pipeline; a `.npy` file is taken as an already normalised
-// [V, C, T, H, W] float32 tensor (debugging, spec work). The *Bytes variants stop a video's
+// From what the user named to the model's input: a video file, a rawframes folder or an array of
+// decoded frames (in memory, or a `.npy` of uint8 T x H x W x 3: inference_recognizer's ndarray
+// input) goes through the config's test pipeline; a `.npy` of floats [V, C, T, H, W] is taken as
+// an already normalised model input (debugging, spec work). The *Bytes variants stop the
 // pipeline before Normalize and return the frames as bytes plus the Normalize to apply, for a
 // backend that normalises on the device (WebGPU: a quarter of the bytes to upload).
 
 import { extname } from "node:path";
 import type { ResolvedConfig } from "../models/config/resolve.ts";
 import { I3DError } from "../models/errors.ts";
-import { readNpy } from "../models/npy.ts";
+import { type NpyArray, readNpy } from "../models/npy.ts";
 import { runTestPipeline, runTestPipelineBytes } from "./pipeline/run-test-pipeline.ts";
 import type { PipelineStep } from "./pipeline/steps.ts";
 import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
 import { type DecoderChoice, openVideo } from "./video/open-video.ts";
+import { arrayFrameSource, type FramesArray } from "./video/array-frame-source.ts";
 import type { FrameSource } from "./video/frame-source.ts";
 import { windowFrames, windowSource } from "./window-source.ts";
 
@@ -31,8 +33,9 @@ export interface PrepareOptions {
 export interface PreparedInput {
   input: Float32Array;
   shape: [number, number, number, number, number];
-  kind: "video" | "rawframes" | "npy";
-  /** frame indices per clip (start_index included); absent for .npy */
+  /** "array": decoded frames (in memory or a uint8 .npy); "npy": a float .npy model input */
+  kind: "video" | "rawframes" | "array" | "npy";
+  /** frame indices per clip (start_index included); absent for a float .npy */
   frameIndices?: number[][];
   totalFrames?: number;
   decoder?: string;
@@ -52,11 +55,29 @@ export function isPreparedBytes(p: PreparedInput | PreparedBytes): p is Prepared
   return (p as PreparedBytes).bytes instanceof Uint8Array;
 }
 
-async function prepareNpy(path: string): Promise<PreparedInput> {
+function isNpyPath(path: string): boolean {
+  return extname(path).toLowerCase() === ".npy";
+}
+
+/**
+ * A .npy: 4-D is a frames array (uint8 T x H x W x 3, as inference_recognizer takes np.load's
+ * result), 5-D a normalised float model input [V, C, T, H, W].
+ */
+function npyInput(path: string, arr: NpyArray): FramesArray | PreparedInput {
   const start = performance.now();
-  const arr = await readNpy(path);
+  if (arr.shape.length === 4) {
+    // the pipeline's resize and crops are mmcv's 8-bit ones; a float frames array would take
+    // cv2's float resize, which this pipeline does not have
+    if (!(arr.data instanceof Uint8Array)) {
+      throw new I3DError("input", `${path}: a 4-D .npy is read as frames and must be uint8 T x H x W x 3, got ${arr.data.constructor.name}`);
+    }
+    return { data: arr.data, shape: arr.shape };
+  }
   if (arr.shape.length !== 5 || !(arr.data instanceof Float32Array || arr.data instanceof Float64Array)) {
-    throw new I3DError("input", `${path}: expected a float [V, C, T, H, W] array, got ${arr.data.constructor.name} [${arr.shape.join(", ")}]`);
+    throw new I3DError(
+      "input",
+      `${path}: expected uint8 frames [T, H, W, 3] or a float model input [V, C, T, H, W], got ${arr.data.constructor.name} [${arr.shape.join(", ")}]`,
+    );
   }
   const input = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data);
   return {
@@ -80,7 +101,7 @@ export async function openSource(path: string, config: ResolvedConfig, decoder?:
 
 function pipelineMeta(source: FrameSource, frameIndices: number[][], start: number) {
   return {
-    kind: source.decoder === "jpeg" ? "rawframes" as const : "video" as const,
+    kind: source.decoder === "jpeg" ? "rawframes" as const : source.decoder === "array" ? "array" as const : "video" as const,
     frameIndices,
     totalFrames: source.info.totalFrames,
     decoder: source.decoder,
@@ -108,13 +129,28 @@ export async function runPipelineBytes(source: FrameSource, config: ResolvedConf
   };
 }
 
-/** a .npy as is, else `run` over the opened video or rawframes source (closed afterwards) */
+/**
+ * The frame source for an input, or the model input itself for a float .npy: a frames array
+ * (in memory or a uint8 .npy) or else the video file or rawframes folder the path names.
+ */
+async function openInput(input: string | FramesArray, config: ResolvedConfig, decoder?: DecoderChoice): Promise<FrameSource | PreparedInput> {
+  if (typeof input !== "string") return arrayFrameSource(input);
+  if (!isNpyPath(input)) return await openSource(input, config, decoder);
+  const npy = npyInput(input, await readNpy(input));
+  return "input" in npy ? npy : arrayFrameSource(npy, input);
+}
+
+function isSource(x: FrameSource | PreparedInput): x is FrameSource {
+  return "readFrames" in x;
+}
+
+/** a float .npy as is, else `run` over the input's frame source (closed afterwards) */
 async function prepareFrom<R>(
-  path: string, config: ResolvedConfig, opts: PrepareOptions,
+  input: string | FramesArray, config: ResolvedConfig, opts: PrepareOptions,
   run: (source: FrameSource, config: ResolvedConfig, opts: PrepareOptions) => Promise<R>,
 ): Promise<R | PreparedInput> {
-  if (extname(path).toLowerCase() === ".npy") return await prepareNpy(path);
-  const source = await openSource(path, config, opts.decoder);
+  const source = await openInput(input, config, opts.decoder);
+  if (!isSource(source)) return source;
   try {
     return await run(source, config, opts);
   } finally {
@@ -122,15 +158,15 @@ async function prepareFrom<R>(
   }
 }
 
-export async function prepareInput(path: string, config: ResolvedConfig, opts: PrepareOptions = {}): Promise<PreparedInput> {
-  return await prepareFrom(path, config, opts, runPipeline);
+export async function prepareInput(input: string | FramesArray, config: ResolvedConfig, opts: PrepareOptions = {}): Promise<PreparedInput> {
+  return await prepareFrom(input, config, opts, runPipeline);
 }
 
-/** prepareInput, but a video or rawframes input stops before Normalize; a .npy stays float32. */
+/** prepareInput, but the pipeline stops before Normalize; a float .npy stays float32. */
 export async function prepareInputBytes(
-  path: string, config: ResolvedConfig, opts: PrepareOptions = {},
+  input: string | FramesArray, config: ResolvedConfig, opts: PrepareOptions = {},
 ): Promise<PreparedInput | PreparedBytes> {
-  return await prepareFrom(path, config, opts, runPipelineBytes);
+  return await prepareFrom(input, config, opts, runPipelineBytes);
 }
 
 export interface PreparedWindow extends PreparedInput {
@@ -141,8 +177,8 @@ export interface PreparedWindow extends PreparedInput {
 export async function* prepareWindows(
   path: string, config: ResolvedConfig, windowSeconds: number, strideSeconds: number, opts: PrepareOptions = {},
 ): AsyncGenerator<PreparedWindow> {
-  if (extname(path).toLowerCase() === ".npy") throw new I3DError("usage", "--window needs a video or rawframes input, not a .npy tensor");
-  const source = await openSource(path, config, opts.decoder);
+  const source = await openInput(path, config, opts.decoder);
+  if (!isSource(source)) throw new I3DError("usage", "--window needs a video, rawframes or frames input, not a model input tensor");
   try {
     const fps = source.info.fps ?? (source.decoder === "jpeg" ? 30 : undefined);
     if (!fps) throw new I3DError("video", `${path}: the frame rate is unknown, so --window cannot be measured in seconds`);

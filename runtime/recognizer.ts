@@ -1,7 +1,7 @@
 // A loaded model that classifies videos: what `i3d infer`, `i3d test`, `i3d bench` and the
 // library API share. It owns the weights (bound once from the checkpoint), one compiled runner
-// per input shape, and the path from an input (video file, rawframes folder, .npy tensor, or
-// a tensor in memory) to MMAction2's averaged class scores.
+// per input shape, and the path from an input (video file, rawframes folder, decoded frames,
+// .npy, or a tensor in memory) to MMAction2's averaged class scores.
 //
 // Many concurrent classify() calls on one Recognizer are safe: decoding runs concurrently, model
 // runs are queued by the runner, and every call gets its own result arrays.
@@ -27,6 +27,7 @@ import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
 import {
   isPreparedBytes, type PreparedBytes, type PreparedInput, type PrepareOptions, prepareInput, prepareInputBytes,
 } from "./prepare-input.ts";
+import { type FramesArray, isFramesArray } from "./video/array-frame-source.ts";
 import { u8InputRunner } from "./webgpu/webgpu-runner.ts";
 
 export interface RecognizerOptions {
@@ -305,28 +306,38 @@ export class Recognizer {
   }
 
   /**
-   * The model input for a video file, rawframes folder or .npy tensor, in the form this
-   * recognizer's backend takes best: on WebGPU a video stops before Normalize (bytes, normalised
-   * on the GPU), elsewhere it is the float32 tensor. Hand it to classifyPrepared.
+   * The model input for a video file, rawframes folder, frames array (in memory or a uint8
+   * .npy) or float .npy tensor, in the form this recognizer's backend takes best: on WebGPU
+   * frames stop before Normalize (bytes, normalised on the GPU), elsewhere it is the float32
+   * tensor. Hand it to classifyPrepared.
    */
-  async prepare(path: string, opts: PrepareOptions = {}): Promise<PreparedInput | PreparedBytes> {
+  async prepare(input: string | FramesArray, opts: PrepareOptions = {}): Promise<PreparedInput | PreparedBytes> {
     return this.decision.backend === "webgpu"
-      ? await prepareInputBytes(path, this.config, opts)
-      : await prepareInput(path, this.config, opts);
+      ? await prepareInputBytes(input, this.config, opts)
+      : await prepareInput(input, this.config, opts);
   }
 
   /**
    * A video file, http(s) video URL (downloaded to a temporary folder, then removed), rawframes
-   * folder or .npy tensor through the config's test pipeline and the model (prepare +
-   * classifyPrepared).
+   * folder, .npy, or frames already decoded — { data, shape: [T, H, W, 3] } RGB bytes, which
+   * run as MMAction2's inference_recognizer runs an ndarray (ArrayDecode, start_index 0) —
+   * through the config's test pipeline and the model (prepare + classifyPrepared). A frames
+   * array's result names its input "frames array".
    */
-  async classify(path: string, opts: ClassifyOptions = {}): Promise<VideoClassification> {
-    return await withLocalInput(path, async (local) => {
+  async classify(input: string | FramesArray, opts: ClassifyOptions = {}): Promise<VideoClassification> {
+    const run = async (local: string | FramesArray) => {
       const prepared = await this.prepare(local, opts);
       const result = await this.classifyPrepared(prepared, opts);
       const { input: _tensor, bytes: _bytes, normalize: _normalize, ...rest } = prepared as PreparedInput & PreparedBytes;
-      return { ...result, input: path, prepared: rest };
-    }, { progress: false });
+      return { ...result, input: typeof input === "string" ? input : "frames array", prepared: rest };
+    };
+    if (typeof input !== "string") {
+      if (!isFramesArray(input)) {
+        throw new I3DError("usage", "classify takes a path, a URL or a frames array { data: Uint8Array, shape: [T, H, W, 3] }");
+      }
+      return await run(input);
+    }
+    return await withLocalInput(input, run, { progress: false });
   }
 
   async dispose(): Promise<void> {

@@ -1,5 +1,6 @@
-// What the test pipeline reads frames from: a video file (decoded by ffmpeg, system or WASM) or
-// a folder of extracted frames (MMAction2's RawframeDataset layout).
+// What the test pipeline reads frames from: a video file (decoded by ffmpeg, system or WASM), a
+// folder of extracted frames (MMAction2's RawframeDataset layout) or frames already decoded into
+// one array (inference_recognizer's ndarray input).
 
 import { I3DError } from "../../models/errors.ts";
 
@@ -10,7 +11,7 @@ export interface VideoInfo {
   height: number;
   fps?: number;
   codec?: string;
-  /** MMAction2's start_index: 0 for videos, 1 for rawframes (img_00001.jpg is frame 1) */
+  /** MMAction2's start_index: 0 for videos and frame arrays, 1 for rawframes (img_00001.jpg is frame 1) */
   startIndex: number;
 }
 
@@ -23,7 +24,7 @@ export interface DecodedFrame {
   rgb: Uint8Array;
 }
 
-export type DecoderKind = "system" | "wasm" | "jpeg";
+export type DecoderKind = "system" | "wasm" | "jpeg" | "array";
 
 export interface FrameSource {
   readonly path: string;

@@ -4,21 +4,24 @@
 // float32 tolerances of the float64 PyTorch reference (spec/e2e/reference-cases.ts says which
 // and why), and the same top-5. Covers the three runtimes, the system and the embedded WASM
 // FFmpeg (also as `auto`'s fallback with no ffmpeg on PATH), the WASM and WebGPU backends,
-// --clips/--crops, --average-clips, --topk, --features, .npy input, several inputs in one
-// call and --window/--stride. Failures are in infer-errors.test.ts.
+// --clips/--crops, --average-clips, --topk, --features, .npy input (a model input tensor, or
+// decoded frames as inference_recognizer takes an ndarray), several inputs in one call and
+// --window/--stride. Failures are in infer-errors.test.ts.
 //
 // I3D_E2E_TIMINGS=1 prints each run's wall time and logit error at the end.
 
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import process from "node:process";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { decodeNpy } from "../../models/npy.ts";
+import { decodeNpy, encodeNpy } from "../../models/npy.ts";
 import { KINETICS400_LABELS } from "../../runtime/labels/kinetics400.ts";
+import { loadRecognizer } from "../../runtime/load-recognizer.ts";
 import { findSystemFfmpeg } from "../../runtime/video/system-ffmpeg.ts";
 import { loadGolden } from "../helpers/goldens.ts";
+import { readFramesArray } from "../pipeline/helpers.ts";
 import { ROOT, runCli, type Runtime } from "../helpers/run-cli.ts";
 import { configPath, loadCase, maxAbsDiff, type ReferenceCase, sameRanking } from "./reference-cases.ts";
 
@@ -243,6 +246,47 @@ test("bun: a rawframes folder under the video config reads img_00001.jpg on, as 
   const [got] = jsonLines(r.stdout);
   assert.ok(got.config.endsWith("_video"), got.config);
   checkAgainst(got, raw, "rawframes under the video config");
+});
+
+test("deno: a uint8 T x H x W x 3 .npy of frames runs as inference_recognizer runs an ndarray (start_index 0)", async () => {
+  // the rawframes folder's 10 frames in one array: ArrayDecode with start_index 0 gives the
+  // folder's pixels at indices one lower, so the reference case holds with shifted indices
+  const raw = loadCase("rawframes-clips1-i3d_r50");
+  const frames = await readFramesArray(`${MEDIA}${raw.media}`);
+  const npyPath = join(tmp, "frames.npy");
+  writeFileSync(npyPath, encodeNpy({ data: frames.data as Uint8Array, shape: [...frames.shape] }));
+  const r = await infer("deno", "frames .npy (rawframes folder as an array)", [npyPath, ...caseArgs(raw).slice(1), "--backend", "wasm", "--json"]);
+  assert.is(r.code, 0, r.stderr);
+  const [got] = jsonLines(r.stdout);
+  assert.is(got.input, npyPath);
+  assert.is(got.total_frames, 10);
+  checkAgainst(got, { ...raw, frame_indices: raw.frame_indices.map((clip) => clip.map((i) => i - 1)) }, "frames .npy");
+  // a float frames array is refused in one line, naming the file
+  const floatPath = join(tmp, "float-frames.npy");
+  writeFileSync(floatPath, encodeNpy({ data: new Float32Array(frames.data), shape: [...frames.shape] }));
+  const bad = await infer("deno", "float frames .npy", [floatPath, ...caseArgs(raw).slice(1), "--backend", "wasm"]);
+  assert.is(bad.code, 1);
+  assert.equal(bad.stderr.trimEnd().split("\n"), [`error: ${floatPath}: a 4-D .npy is read as frames and must be uint8 T x H x W x 3, got Float32Array`]);
+});
+
+test("API: Recognizer.classify takes decoded frames { data, shape: [T, H, W, 3] }", async () => {
+  const raw = loadCase("rawframes-clips1-i3d_r50");
+  const model = await loadRecognizer({ config: configPath(raw), checkpoint: checkpoint(raw.model), backend: "wasm" });
+  try {
+    const frames = await readFramesArray(`${MEDIA}${raw.media}`);
+    const opts = { clips: 1 };
+    const [fromArray, fromFolder] = [await model.classify(frames, opts), await model.classify(`${MEDIA}${raw.media}`, opts)];
+    assert.is(fromArray.input, "frames array");
+    assert.is(fromArray.prepared.kind, "array");
+    assert.equal(fromArray.prepared.frameIndices, fromFolder.prepared.frameIndices!.map((clip) => clip.map((i) => i - 1)));
+    assert.equal(Array.from(fromArray.scores), Array.from(fromFolder.scores));
+    const e = await model.classify({ data: frames.data, shape: [10, 256, 340, 4] }).catch((x) => x);
+    assert.match(String(e), /frames array: frames must have 3 \(RGB\) channels/);
+    const notFrames = await model.classify({ data: [1, 2, 3], shape: [1] } as never).catch((x) => x);
+    assert.match(String(notFrames), /classify takes a path, a URL or a frames array/);
+  } finally {
+    await model.dispose();
+  }
 });
 
 test("node: several inputs in one call (rawframes, a .npy tensor, a missing file)", async () => {

@@ -4,6 +4,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PipelineStep } from "../../runtime/pipeline/steps.ts";
+import type { FramesArray } from "../../runtime/video/array-frame-source.ts";
+import { openVideo } from "../../runtime/video/open-video.ts";
 
 export interface ReferenceCase {
   name: string;
@@ -114,4 +116,18 @@ export function lcgImage(w: number, h: number, seed: number): Uint8Array {
     out[i] = state >>> 24;
   }
   return out;
+}
+
+/** Every frame of a video or rawframes folder, decoded as the pipeline decodes them, stacked T x H x W x 3. */
+export async function readFramesArray(path: string): Promise<FramesArray> {
+  const source = await openVideo(path);
+  try {
+    const { totalFrames, width, height, startIndex } = source.info;
+    const data = new Uint8Array(totalFrames * height * width * 3);
+    const indices = Array.from({ length: totalFrames }, (_, i) => startIndex + i);
+    for await (const f of source.readFrames(indices)) data.set(f.rgb, (f.index - startIndex) * f.rgb.length);
+    return { data, shape: [totalFrames, height, width, 3] };
+  } finally {
+    await source.close();
+  }
 }
