@@ -219,9 +219,9 @@ export type Recognizer3DConfig = z.output<typeof Recognizer3DSchema>;
 // --- datasets ---------------------------------------------------------------------------------
 
 const datasetCommon = {
-  // Annotation lists are not read by this package (it is given videos / frame folders).
-  // MMAction2's own i3d_r50_video_inference config sets ann_file=None: inference_recognizer
-  // reads only data.test's pipeline and options, never the list.
+  // Read by `i3d test` only (its --ann-file default); MMAction2's own i3d_r50_video_inference
+  // config sets ann_file=None: inference_recognizer reads only data.test's pipeline and
+  // options, never the list.
   ann_file: z.string().nullable().optional(),
   pipeline: z.array(z.looseObject({ type: z.string() })),
   data_prefix: z.string().nullable().default(null),

@@ -1,9 +1,9 @@
-// `i3d test <config> <checkpoint> --ann-file LIST --data-prefix DIR` — MMAction2's tools/test.py:
+// `i3d test <config> <checkpoint> [--ann-file LIST] [--data-prefix DIR]` — MMAction2's tools/test.py:
 // every video of an annotation list through the config's test pipeline and the model, metrics as
 // MMAction2 0.x computes them, per-video averaged scores in --out.
 //
-// As in tools/test.py: --data-prefix defaults to the config's data.test.data_prefix (the list
-// itself is always named: --ann-file stands in for --cfg-options data.test.ann_file); --eval
+// As in tools/test.py: --ann-file and --data-prefix default to the config's data.test.ann_file
+// and data_prefix (the flags are shorthands for --cfg-options data.test.ann_file=...); --eval
 // names the metrics in the order they run (--eval-options alone: top_k_accuracy, evaluate()'s
 // default); --out's extension picks the format (json, pkl/pickle, yaml/yml). One difference, on
 // purpose: without --eval, tools/test.py computes no metrics (and refuses to run without --out
@@ -26,7 +26,7 @@ import { intOption, parseCommand, takeCfgOptions, takeWords } from "./args.ts";
 import { loadRecognizerFromFlags, MODEL_OPTIONS } from "./load-recognizer.ts";
 
 export const TEST_USAGE =
-  "i3d test <config> <checkpoint> --ann-file LIST [--data-prefix DIR] [--eval top_k_accuracy mean_class_accuracy ...] " +
+  "i3d test <config> <checkpoint> [--ann-file LIST] [--data-prefix DIR] [--eval top_k_accuracy mean_class_accuracy ...] " +
   "[--eval-options topk=\"(1,5)\"] [--out result.json|.pkl|.yaml] [--average-clips prob|score] [--backend auto|webgpu|wasm] [--limit N] [--fuse-conv-bn] [--cfg-options KEY=VALUE...]";
 
 const METRICS: readonly string[] = ALLOWED_METRICS;
@@ -67,7 +67,6 @@ export async function testCommand(argvIn: string[]): Promise<number> {
     decoder: { type: "string" },
   }, TEST_USAGE);
   if (positionals.length !== 2) throw new I3DError("usage", `expected <config> <checkpoint> (usage: ${TEST_USAGE})`);
-  if (!values["ann-file"]) throw new I3DError("usage", `--ann-file is required (usage: ${TEST_USAGE})`);
   // the format comes from the extension: an unknown one fails now, not after the run
   if (values.out !== undefined) resultsFormat(values.out);
   const averageClips = values["average-clips"];
@@ -83,11 +82,18 @@ export async function testCommand(argvIn: string[]): Promise<number> {
   const recognizer = await loadRecognizerFromFlags({ ...values, config: positionals[0], checkpoint: positionals[1], cfgOptions });
   const config = recognizer.config;
   const ds = config.testDataset as {
-    data_prefix?: string | null; start_index?: number | null; filename_tmpl?: string | null;
+    ann_file?: string | null; data_prefix?: string | null; start_index?: number | null; filename_tmpl?: string | null;
     multi_class?: boolean | null; num_classes?: number | null; with_offset?: boolean | null;
   };
+  // without the flag, the config's data.test.ann_file (relative to the working directory), as
+  // tools/test.py builds its dataset from the config alone
+  const annFile = values["ann-file"] ?? ds.ann_file;
+  if (!annFile) {
+    await recognizer.dispose();
+    throw new I3DError("usage", `no annotation list: the config's data.test.ann_file is None; give --ann-file (usage: ${TEST_USAGE})`);
+  }
   const format = config.datasetType === "RawframeDataset" ? "rawframes" : "video";
-  const items = await loadAnnotations(values["ann-file"], {
+  const items = await loadAnnotations(annFile, {
     format,
     // without the flag, the config's data_prefix, as MMAction2 builds data.test
     dataPrefix: values["data-prefix"] ?? ds.data_prefix ?? undefined,

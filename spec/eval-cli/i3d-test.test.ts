@@ -107,8 +107,10 @@ test("--eval order is MMAction2's evaluation order; --eval-options topk; --out .
   config.data.test.data_prefix = dir;
   writeFileSync(join(dir, "config.json"), JSON.stringify(config));
   const out = join(dir, "result.pkl");
-  const r = await runCli("node", "i3d", ["test", join(dir, "config.json"), CHECKPOINT, "--ann-file", join(dir, "list3.txt"),
-    "--eval", "mean_class_accuracy", "top_k_accuracy", "--eval-options", "topk=(5,1)", "--out", out, ...FAST]);
+  // and the list comes from data.test.ann_file, here set through --cfg-options (no --ann-file)
+  const r = await runCli("node", "i3d", ["test", join(dir, "config.json"), CHECKPOINT,
+    "--eval", "mean_class_accuracy", "top_k_accuracy", "--eval-options", "topk=(5,1)", "--out", out, ...FAST,
+    "--cfg-options", `data.test.ann_file=${join(dir, "list3.txt")}`]);
   assert.is(r.code, 1, r.stderr);
   // classes {a0, b2} U {b0}: a0 1/1, b2 0/1, b0 (predicted only) 0 -> 1/3
   const expected = ["mean_class_accuracy: 0.3333", "top5_acc: 1.0000", "top1_acc: 0.5000"];
@@ -140,7 +142,7 @@ test("--eval order is MMAction2's evaluation order; --eval-options topk; --out .
 
 test("bad arguments are one-line usage errors", async () => {
   for (const [args, message] of [
-    [["test", CONFIG, CHECKPOINT], /--ann-file is required/],
+    [["test", CONFIG, CHECKPOINT, "--cfg-options", "data.test.ann_file=None"], /^error: no annotation list: the config's data\.test\.ann_file is None; give --ann-file/],
     [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--eval", "accuracy"], /unsupported metric "accuracy"/],
     [["test", CONFIG], /expected <config> <checkpoint>/],
     [["test", CONFIG, CHECKPOINT, "--ann-file", "x.txt", "--out", "r.txt"], /format of the output file should be json, pickle or yaml/],
@@ -153,6 +155,15 @@ test("bad arguments are one-line usage errors", async () => {
     assert.match(r.stderr, message);
     assert.is(r.stderr.trim().split("\n").length, 1);
   }
+});
+
+test("without --ann-file the config's data.test.ann_file is read, relative to the working directory", async () => {
+  // the zoo config's list, data/kinetics400/kinetics400_val_list_videos.txt, is not here: an I/O
+  // error naming that file, exit 1
+  const r = await runCli("node", "i3d", ["test", CONFIG, CHECKPOINT, ...FAST], { cwd: dir });
+  assert.is(r.code, 1, r.stderr);
+  assert.equal(r.stderr.trim().split("\n").length, 1);
+  assert.match(r.stderr, /^error: cannot open annotation file data\/kinetics400\/kinetics400_val_list_videos\.txt: /);
 });
 
 test.run();
