@@ -21,6 +21,7 @@ import { averageClips, meanOverViews, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { withLocalInput } from "./download/fetch-input.ts";
+import { runViews } from "./run-views.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
 import { normalizeBytes } from "./pipeline/normalize.ts";
 import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
@@ -274,18 +275,8 @@ export class Recognizer {
     runBatch: (first: number, count: number) => Promise<{ features: Float32Array; clsScore: Float32Array }>,
   ): Promise<Classification> {
     const classes = this.config.model.head.numClasses;
-    const clsScore: Float32Array[] = [];
-    const features: Float32Array[] = [];
     const start = performance.now();
-    for (let v = 0; v < views; v += runner.batch) {
-      const n = Math.min(runner.batch, views - v);
-      const result = await runBatch(v, n);
-      const featureDim = result.features.length / n;
-      for (let i = 0; i < n; i++) {
-        clsScore.push(result.clsScore.slice(i * classes, (i + 1) * classes));
-        features.push(result.features.slice(i * featureDim, (i + 1) * featureDim));
-      }
-    }
+    const { clsScore, features } = await runViews(runner.batch, views, classes, runBatch);
     const modelMs = performance.now() - start;
     // test_cfg.feature_extraction: Recognizer3D._do_test returns the view-mean of the pooled
     // backbone features before any head or average_clip (whatever average_clips says), and

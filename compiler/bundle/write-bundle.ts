@@ -43,6 +43,8 @@ export interface BuildBundleOptions {
   checkpointBytes?: Uint8Array;
   /** also write i3d-bundle.mjs */
   esm?: boolean;
+  /** the config's test pipeline, embedded in i3d-bundle.mjs for its frames classifier */
+  testPipeline?: readonly { type: string }[];
 }
 
 export interface BuildBundleResult {
@@ -115,28 +117,33 @@ export async function buildBundle(o: BuildBundleOptions): Promise<BuildBundleRes
     created: { by: "i3dc build", at: new Date().toISOString() },
   };
   await put("manifest.json", JSON.stringify(manifest, null, 1));
-  if (o.esm) await writeEsmBundle(o.outDir, manifest, put);
+  if (o.esm) await writeEsmBundle(o.outDir, manifest, o.testPipeline ?? null, put);
   return { manifest, files };
 }
 
 /**
- * One ES module for browsers and edge runtimes: the manifest and the WebGPU plan embedded as
- * data, plus the code that replays them (runtime/bundle-runner.ts's WebGPU path), bundled by
- * esbuild. Weights come from the caller (a safetensors file's bytes, from `i3dc convert`).
+ * One ES module for browsers and edge runtimes: the manifest, the WebGPU plan and the config's
+ * test pipeline embedded as data, plus the code that replays them (runtime/bundle-runner.ts's
+ * WebGPU path) and runs the pipeline on decoded frames, bundled by esbuild. Weights come from
+ * the caller (a safetensors file's bytes, from `i3dc convert`).
  */
 async function writeEsmBundle(
-  outDir: string, manifest: BundleManifest, put: (rel: string, data: string | Uint8Array) => Promise<void>,
+  outDir: string, manifest: BundleManifest, testPipeline: readonly { type: string }[] | null,
+  put: (rel: string, data: string | Uint8Array) => Promise<void>,
 ): Promise<void> {
   if (!manifest.backends.webgpu) throw new Error("--esm embeds the WebGPU plan: build with the webgpu backend");
   const { build } = await import("esbuild");
   const runner = new URL("../../runtime/bundle-esm-entry.ts", import.meta.url).pathname;
   const plan = await readFile(join(outDir, manifest.backends.webgpu.plan), "utf8");
   const entry = [
-    `import { createRunnerFromEmbedded } from ${JSON.stringify(runner)};`,
+    `import { createFramesRecognizer, createRunnerFromEmbedded } from ${JSON.stringify(runner)};`,
     `export const manifest = ${JSON.stringify(manifest)};`,
     `export const plan = ${plan};`,
-    `/** weights: the bytes of a .safetensors file (from i3dc convert) */`,
+    `export const testPipeline = ${JSON.stringify(testPipeline)};`,
+    `/** weights: the bytes of a .safetensors file (from i3dc convert); runs normalised clips */`,
     `export function createRunner(weights, options) { return createRunnerFromEmbedded(manifest, plan, weights, options); }`,
+    `/** weights as for createRunner; classifyFrames({ data, shape: [T, H, W, 3] }) runs the test pipeline and the model */`,
+    `export function createRecognizer(weights, options) { return createFramesRecognizer(manifest, plan, testPipeline, weights, options); }`,
   ].join("\n");
   const result = await build({
     stdin: { contents: entry, resolveDir: outDir, sourcefile: "i3d-bundle-entry.js", loader: "js" },

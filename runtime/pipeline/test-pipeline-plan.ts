@@ -43,7 +43,7 @@ export interface TestPipelinePlan {
 /** Steps that load or decode: the FrameSource does their work. */
 const DECODE_STEPS = new Set([
   "DecordInit", "DecordDecode", "OpenCVInit", "OpenCVDecode", "PyAVInit", "PyAVDecode",
-  "PIMSInit", "PIMSDecode", "RawFrameDecode", "ImageDecode",
+  "PIMSInit", "PIMSDecode", "RawFrameDecode", "ImageDecode", "ArrayDecode",
 ]);
 /** Steps that only package the result. */
 const PASSIVE_STEPS = new Set(["Collect", "ToTensor"]);

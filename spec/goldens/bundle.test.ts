@@ -1,6 +1,7 @@
 // `i3dc build` bundles are replayed by the runtime without compiling anything and give the
 // goldens' logits: WASM and WebGPU plans, weights packed into the bundle or derived from the
-// checkpoint at load time, and the --esm module (safetensors weights) under Node.
+// checkpoint at load time, and the --esm module (safetensors weights) under Node, on clips and
+// on decoded frames through its embedded test pipeline.
 
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,7 +14,11 @@ import { convertCheckpoint } from "../../models/checkpoint/convert.ts";
 import { readCheckpoint } from "../../models/checkpoint/pth-reader.ts";
 import { buildGraph } from "../../models/build-graph.ts";
 import { createBundleRunner } from "../../runtime/bundle-runner.ts";
+import { parseCfgOptions } from "../../models/config/cfg-options.ts";
+import { loadRecognizer } from "../../runtime/load-recognizer.ts";
+import { CONFIGS } from "../e2e/reference-cases.ts";
 import { requireGpuOrSkip } from "../helpers/gpu.ts";
+import { lcgImage } from "../pipeline/helpers.ts";
 import { compareLogits, loadGolden } from "../helpers/goldens.ts";
 import { ROOT, runCli } from "../helpers/run-cli.ts";
 import { smallConfigDict } from "../reliability/small-config.ts";
@@ -106,6 +111,66 @@ test("--esm module embeds the plan and runs with safetensors weights", async () 
   assert.is(mod.manifest.config, golden.name);
   const { readFile } = await import("node:fs/promises");
   await assertGoldenLogits(await mod.createRunner(new Uint8Array(await readFile(st))), "esm");
+});
+
+test("--esm module: createRecognizer(weights).classifyFrames runs the embedded test pipeline as the Recognizer does", async () => {
+  if (!(await requireGpuOrSkip("esm bundle frames"))) return;
+  const r50 = loadGolden("i3d_r50");
+  const [, ...r50Clip] = r50.inputShape;
+  const [, T, H, W] = r50Clip;
+  // the e2e rawframes config with its pipeline cut down to the golden's view size: 2 clips of
+  // T frames, each frame resized to W x H, ThreeCrop of the whole frame (3 crops, 6 views)
+  const cfgOptions = parseCfgOptions([
+    `data.test.pipeline.0.clip_len=${T}`, "data.test.pipeline.0.frame_interval=1", "data.test.pipeline.0.num_clips=2",
+    `data.test.pipeline.2.scale=(${W},${H})`, "data.test.pipeline.2.keep_ratio=False", `data.test.pipeline.3.crop_size=(${W},${H})`,
+  ]);
+  const model = await loadRecognizer({
+    config: `${CONFIGS}i3d_r50_rawframes.json`, cfgOptions, checkpoint: r50.checkpoints[0].path, backend: "wasm",
+  });
+  const dir = join(TMP, "esm-frames");
+  const st = join(dir, "weights.safetensors");
+  try {
+    await buildBundle({
+      configName: model.config.name, model: model.config.model, clip: r50Clip as [number, number, number, number], batch: 4,
+      outDir: dir, backends: ["webgpu"], esm: true, testPipeline: model.config.testPipeline,
+    });
+    await convertCheckpoint(r50.checkpoints[0].path, st);
+    const mod = await import(pathToFileURL(join(dir, "i3d-bundle.mjs")).href);
+    assert.equal(mod.testPipeline, model.config.testPipeline);
+    // 37 frames of 52x60 noise: clips at offsets 5 and 15 of T frames each
+    const frames = { data: new Uint8Array(37 * 60 * 52 * 3), shape: [37, 60, 52, 3] };
+    for (let t = 0; t < 37; t++) frames.data.set(lcgImage(52, 60, 1000 + t), t * 60 * 52 * 3);
+    const want = await model.classify(frames);
+    const recognizer = await mod.createRecognizer(readFileSync(st));
+    try {
+      const got = await recognizer.classifyFrames(frames);
+      assert.is(got.views, 6);
+      assert.equal(got.frameIndices, want.prepared.frameIndices);
+      const logits = Math.max(...got.clsScore.map((row: Float32Array, v: number) => Math.max(...row.map((x, c) => Math.abs(x - want.clsScore[v][c])))));
+      assert.ok(logits < TOLERANCE, `max |logit (esm, webgpu) - logit (Recognizer, wasm)| ${logits}`);
+      const probs = Math.max(...Array.from(got.scores as Float32Array, (x, c) => Math.abs(x - want.scores[c])));
+      assert.ok(probs < 1e-4, `max |prob diff| ${probs}`);
+      assert.is(got.topk[0].index, want.topk[0].index);
+      assert.is(got.topk[0].label, want.topk[0].label);
+      // --crops 1 / --clips as in i3d infer
+      const one = await recognizer.classifyFrames(frames, { clips: 1, crops: 1, topk: 3 });
+      assert.is(one.views, 1);
+      assert.is(one.topk.length, 3);
+    } finally {
+      await recognizer.dispose();
+    }
+    // views of another size than the bundle's: one clear error before anything runs
+    const { createFramesRecognizer } = await import("../../runtime/bundle-esm-entry.ts");
+    const other = await createFramesRecognizer({ ...mod.manifest, clip: [3, T, H + 8, W] }, mod.plan, mod.testPipeline, readFileSync(st));
+    try {
+      const e = await other.classifyFrames(frames).catch((x: unknown) => x);
+      assert.match(String(e), new RegExp(`the pipeline gives views of 3x${T}x${H}x${W}, this bundle was built for 3x${T}x${H + 8}x${W}`));
+    } finally {
+      await other.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
 });
 
 test("a bundle without weights and no checkpoint is a clear error", async () => {

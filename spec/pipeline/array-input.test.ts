@@ -13,6 +13,7 @@ import { resolveConfig } from "../../models/config/resolve.ts";
 import { I3DError } from "../../models/errors.ts";
 import { encodeNpy } from "../../models/npy.ts";
 import { normalizeBytes } from "../../runtime/pipeline/normalize.ts";
+import { planTestPipeline } from "../../runtime/pipeline/test-pipeline-plan.ts";
 import { isPreparedBytes, prepareInput, prepareInputBytes } from "../../runtime/prepare-input.ts";
 import { arrayFrameSource, type FramesArray } from "../../runtime/video/array-frame-source.ts";
 import { ROOT } from "../helpers/run-cli.ts";
@@ -102,6 +103,15 @@ test("the source reads each wanted frame once, as a copy the caller may keep", a
   })().catch((x) => x);
   assert.ok(e instanceof I3DError);
   assert.match(e.message, /frame index 3 is outside 0\.\.2/);
+});
+
+test("a pipeline written for arrays (ArrayDecode, as inference_recognizer rewrites it) plans like DecordDecode", () => {
+  const steps = (decode: string) => [
+    { type: "SampleFrames", clip_len: 4, frame_interval: 2, num_clips: 3, test_mode: true }, { type: decode },
+    { type: "Resize", scale: [-1, 256] }, { type: "CenterCrop", crop_size: 224 }, { type: "FormatShape", input_format: "NCTHW" },
+  ];
+  assert.equal(planTestPipeline(steps("ArrayDecode")), planTestPipeline(steps("DecordDecode")));
+  assert.throws(() => planTestPipeline(steps("ArrayDecoder")), /ArrayDecoder/);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
