@@ -41,6 +41,13 @@ interface LazyState {
 
 const f32 = Math.fround;
 
+/**
+ * A Resize whose output frame would exceed this is refused up front (a frames array or video of
+ * an extreme aspect ratio under Resize(-1, 256), or a huge scale in a config): no I3D pipeline
+ * needs such an image, and allocating it fails or exhausts memory part way through the video.
+ */
+const MAX_IMAGE_BYTES = 2 ** 31;
+
 /** numpy's round(): half to even. */
 function roundHalfEven(x: number): number {
   const r = Math.round(x);
@@ -64,6 +71,12 @@ export function makeFrameProgram(steps: readonly SpatialStep[], inW: number, inH
     switch (step.type) {
       case "Resize": {
         const [nw, nh] = resizeOutputSize(w, h, step.scale, step.keepRatio);
+        if (nw * nh * 3 > MAX_IMAGE_BYTES) {
+          throw new I3DError(
+            "input",
+            `Resize of ${w}x${h} frames gives ${nw}x${nh} images of ${(nw * nh * 3 / 2 ** 30).toFixed(1)} GiB each (at most 2 GiB): frames of this shape cannot go through this pipeline`,
+          );
+        }
         if (step.lazy) {
           const l = startLazy();
           if (l.flip) throw new I3DError("config", "pipeline: a lazy Flip must come after the lazy Resize");

@@ -76,6 +76,10 @@ test("bad frames arrays and .npy files: one clear input error each", async () =>
     assert.ok(e instanceof I3DError, `${JSON.stringify(frames.shape)}: ${e}`);
     assert.match(e.message, message);
   }
+  // a 2 x 60000 frame under Resize(-1, 256) would be 256 x 7680000 (5.5 GiB): refused before allocating
+  const thin = await prepareInput({ data: new Uint8Array(2 * 60000 * 3), shape: [1, 2, 60000, 3] }, config).catch((x) => x);
+  assert.ok(thin instanceof I3DError && thin.kind === "input", String(thin));
+  assert.match(thin.message, /Resize of 60000x2 frames gives 7680000x256 images of 5\.5 GiB each \(at most 2 GiB\)/);
   const float4 = join(tmp, "float-frames.npy");
   writeFileSync(float4, encodeNpy({ data: new Float32Array(2 * 4 * 4 * 3), shape: [2, 4, 4, 3] }));
   const e4 = await prepareInput(float4, config).catch((x) => x);
