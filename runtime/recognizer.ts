@@ -21,13 +21,13 @@ import { averageClips, meanOverViews, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { withLocalInput } from "./download/fetch-input.ts";
-import { runViews } from "./run-views.ts";
 import { loadLabelMap } from "./labels/label-map.ts";
 import { normalizeBytes } from "./pipeline/normalize.ts";
 import type { NormalizeParams } from "./pipeline/test-pipeline-plan.ts";
 import {
   isPreparedBytes, type PreparedBytes, type PreparedInput, type PrepareOptions, prepareInput, prepareInputBytes,
 } from "./prepare-input.ts";
+import { runViews } from "./run-views.ts";
 import { type FramesArray, isFramesArray } from "./video/array-frame-source.ts";
 import { u8InputRunner } from "./webgpu/webgpu-runner.ts";
 
