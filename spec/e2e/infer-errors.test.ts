@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { encodeNpy } from "../../models/npy.ts";
 import { ROOT, runCli, type Runtime } from "../helpers/run-cli.ts";
 import { CONFIGS, E2E_FIXTURES } from "./reference-cases.ts";
 
@@ -115,8 +116,10 @@ test("node: no input", async () => {
   await fails("node", MODEL, /no input given/, 2);
 });
 
-test("node: --window on a .npy tensor", async () => {
-  await fails("node", [`${GOLDENS}i3d_r50/input.npy`, ...MODEL, "--window", "2"], /--window needs a video or rawframes input/, 2);
+test("node: --window on a .npy model input, or on frames without a frame rate", async () => {
+  await fails("node", [`${GOLDENS}i3d_r50/input.npy`, ...MODEL, "--window", "2"], /--window needs a video, rawframes or frames input, not a model input tensor/, 2);
+  const frames = file("frames.npy", encodeNpy({ data: new Uint8Array(4 * 8 * 8 * 3), shape: [4, 8, 8, 3] }));
+  await fails("node", [frames, ...MODEL, "--window", "2"], /frames\.npy: the frame rate is unknown, so --window cannot be measured in seconds/);
 });
 
 // a usage error caught before the model loads
