@@ -37,6 +37,23 @@ export function meanOverViews(rows: readonly Float32Array[]): Float32Array {
   return Float32Array.from(acc, (x) => x / rows.length);
 }
 
+/**
+ * One video's result from its per-view logits [views][classes]: the scores averaged as
+ * `mode` says, and their top k named by `labels`. With no averaging (null) the scores are the
+ * flattened per-view logits and the ranking is the first view's: MMAction2 then returns
+ * per-view scores and inference_recognizer ranks row 0.
+ */
+export function reduceViews(
+  clsScore: readonly Float32Array[], mode: AverageClips, k: number, labels: readonly string[],
+): { scores: Float32Array; topk: (TopEntry & { label: string })[] } {
+  const classes = clsScore[0]?.length ?? 0;
+  const flat = new Float32Array(clsScore.length * classes);
+  clsScore.forEach((row, i) => flat.set(row, i * classes));
+  const scores = averageClips(flat, clsScore.length, mode);
+  const ranked = mode === null ? scores.subarray(0, classes) : scores;
+  return { scores, topk: topK(ranked, k).map((t) => ({ ...t, label: labels[t.index] })) };
+}
+
 export interface TopEntry {
   index: number;
   score: number;

@@ -12,10 +12,10 @@ import type { WebGpuPlan } from "../compiler/webgpu/plan.ts";
 import { packWeights } from "../compiler/webgpu/weight-layout.ts";
 import { readSafetensors } from "../models/checkpoint/safetensors.ts";
 import { I3DError } from "../models/errors.ts";
-import { averageClips, topK } from "./average-clips.ts";
+import { reduceViews } from "./average-clips.ts";
 import type { ModelRunner } from "./backend.ts";
 import { constantsFromStateDict } from "./bundle-weights.ts";
-import { KINETICS400_LABELS } from "./labels/kinetics400.ts";
+import { defaultLabels } from "./labels/default-labels.ts";
 import { normalizeBytes } from "./pipeline/normalize.ts";
 import { runTestPipelineBytes } from "./pipeline/run-test-pipeline.ts";
 import type { PipelineStep } from "./pipeline/steps.ts";
@@ -66,7 +66,7 @@ export async function createFramesRecognizer(
   }
   const runner = await createRunnerFromEmbedded(manifest, plan, safetensors, options);
   const classes = manifest.numClasses;
-  const labels = classes === KINETICS400_LABELS.length ? KINETICS400_LABELS : Array.from({ length: classes }, (_, i) => `class ${i}`);
+  const labels = defaultLabels(classes);
   return {
     runner,
     async classifyFrames(frames, opts = {}) {
@@ -85,12 +85,7 @@ export async function createFramesRecognizer(
         const range = [v * perView, (v + n) * perView] as const;
         return gpu ? gpu.runU8(prepared.bytes.subarray(...range), n, prepared.normalize) : runner.run(input!.subarray(...range), n);
       });
-      const flat = new Float32Array(views * classes);
-      clsScore.forEach((row, i) => flat.set(row, i * classes));
-      const scores = averageClips(flat, views, manifest.averageClips);
-      // with no averaging, rank by the first view, as the Recognizer does (MMAction2 returns per-view scores then)
-      const ranked = manifest.averageClips === null ? scores.subarray(0, classes) : scores;
-      const topk = topK(ranked, opts.topk ?? 5).map((t) => ({ ...t, label: labels[t.index] }));
+      const { scores, topk } = reduceViews(clsScore, manifest.averageClips, opts.topk ?? 5, labels);
       return { views, topk, scores, clsScore, frameIndices: prepared.frameIndices };
     },
     dispose: () => runner.dispose(),

@@ -17,7 +17,7 @@ import { I3DError } from "../models/errors.ts";
 import { defaultInputShape } from "../models/input-shape.ts";
 import type { AverageClips } from "../models/model-spec.ts";
 import type { WeightMap } from "../models/tensor.ts";
-import { averageClips, meanOverViews, topK } from "./average-clips.ts";
+import { meanOverViews, reduceViews, topK } from "./average-clips.ts";
 import type { BackendName, ModelRunner } from "./backend.ts";
 import { type BackendChoice, type BackendDecision, chooseBackend, createRunner } from "./create-runner.ts";
 import { withLocalInput } from "./download/fetch-input.ts";
@@ -286,13 +286,8 @@ export class Recognizer {
       const topk = topK(scores, opts.topk ?? 5).map((t) => ({ ...t, label: `feature ${t.index}` }));
       return { views, topk, scores, clsScore, features, timings: { modelMs } };
     }
-    const flat = new Float32Array(views * classes);
-    clsScore.forEach((row, i) => flat.set(row, i * classes));
     const mode = opts.averageClips === undefined ? this.config.model.averageClips : opts.averageClips;
-    const scores = averageClips(flat, views, mode);
-    // with no averaging, rank by the first view (MMAction2 returns per-view scores then)
-    const ranked = mode === null ? scores.subarray(0, classes) : scores;
-    const topk = topK(ranked, opts.topk ?? 5).map((t) => ({ ...t, label: this.labels[t.index] }));
+    const { scores, topk } = reduceViews(clsScore, mode, opts.topk ?? 5, this.labels);
     return { views, topk, scores, clsScore, features, timings: { modelMs } };
   }
 

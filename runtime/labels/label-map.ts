@@ -4,7 +4,7 @@
 
 import { readFile } from "node:fs/promises";
 import { I3DError } from "../../models/errors.ts";
-import { KINETICS400_LABELS } from "./kinetics400.ts";
+import { defaultLabels } from "./default-labels.ts";
 
 /**
  * Python's str.strip() with no argument: the characters str.isspace() accepts. Not
@@ -29,13 +29,7 @@ export function parseLabelMap(text: string): string[] {
 }
 
 export async function loadLabelMap(path: string | undefined, numClasses: number): Promise<readonly string[]> {
-  if (path === undefined) {
-    if (numClasses !== KINETICS400_LABELS.length) {
-      // not a Kinetics-400 head: name classes by index rather than mislabel them
-      return Array.from({ length: numClasses }, (_, i) => `class ${i}`);
-    }
-    return KINETICS400_LABELS;
-  }
+  if (path === undefined) return defaultLabels(numClasses);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);
