@@ -63,8 +63,7 @@ function isNpyPath(path: string): boolean {
  * A .npy: 4-D is a frames array (uint8 T x H x W x 3, as inference_recognizer takes np.load's
  * result), 5-D a normalised float model input [V, C, T, H, W].
  */
-function npyInput(path: string, arr: NpyArray): FramesArray | PreparedInput {
-  const start = performance.now();
+function npyInput(path: string, arr: NpyArray, start: number): FramesArray | PreparedInput {
   if (arr.shape.length === 4) {
     // the pipeline's resize and crops are mmcv's 8-bit ones; a float frames array would take
     // cv2's float resize, which this pipeline does not have
@@ -136,7 +135,8 @@ export async function runPipelineBytes(source: FrameSource, config: ResolvedConf
 async function openInput(input: string | FramesArray, config: ResolvedConfig, decoder?: DecoderChoice): Promise<FrameSource | PreparedInput> {
   if (typeof input !== "string") return arrayFrameSource(input);
   if (!isNpyPath(input)) return await openSource(input, config, decoder);
-  const npy = npyInput(input, await readNpy(input));
+  const start = performance.now();
+  const npy = npyInput(input, await readNpy(input), start);
   return "input" in npy ? npy : arrayFrameSource(npy, input);
 }
 
