@@ -121,7 +121,7 @@ async function build(argvIn: string[]): Promise<number> {
   const { manifest, files } = await buildBundle({
     configName: config.name, model: config.model, clip, batch: views, outDir, backends: [...backends],
     gpuFeatures, webgpuWeights: precision, planWebGpu, weights, checkpointBytes, esm: values.esm ?? false,
-    testPipeline: config.testPipeline as { type: string }[],
+    testPipeline: config.testPipeline,
   });
   const total = files.reduce((s, f) => s + f.bytes, 0);
   process.stdout.write(

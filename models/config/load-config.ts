@@ -66,7 +66,6 @@ export function displayPath(abs: string): string {
 }
 
 /** Python's truthiness for the values a config can hold. */
-/** Python truthiness of a config value */
 export function truthy(v: PyValue | undefined): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === "") return false;
   if (Array.isArray(v)) return v.length > 0;
